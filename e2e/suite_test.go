@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/kuberos-io/kuberos-registry/pkg/contract"
+	"github.com/kuberos-io/kuberos-registry/pkg/server"
+	"github.com/kuberos-io/kuberos-registry/pkg/token"
+	"github.com/kuberos-io/kuberos-registry/webhook"
+)
+
+// storeNamespace is the token store of the webhook under test.
+const storeNamespace = contract.DefaultTokenNamespace
+
+// denyPath serves the same handler with Deny for namespaces labelled denyLabel.
+const (
+	denyPath  = "/mutate-v1-pod-deny"
+	denyLabel = "e2e.kuberos.io/on-missing-secret"
+)
+
+// clusterConfig is the --config file of the webhook under test: a cluster-wide registry and
+// an entry the Pod's own list overrides in one test. It holds no `default` entry, so that
+// image-host matching applies to Pods without annotations.
+const clusterConfig = `registries:
+  - name: cluster-registry
+    imagePullSecretName: cluster-token
+    imagePullPolicy: IfNotPresent
+  - name: shared
+    imagePullSecretName: shared-cluster-token
+    imagePullPolicy: Never
+`
+
+var (
+	restConfig *rest.Config
+	kube       *kubernetes.Clientset
+	// mutator is the Warn handler, for tests that send it a review of their own.
+	mutator admission.Handler
+)
+
+func TestMain(m *testing.M) {
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runSuite(m *testing.M) (int, error) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.Level(logLevel()))))
+
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join("..", "bin", "k8s")
+	}
+	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
+		return 0, fmt.Errorf("no kube-apiserver in %s: run `make envtest-assets` first", assets)
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join("testdata", "webhook.yaml")},
+		},
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return 0, fmt.Errorf("failed to start the control plane: %w", err)
+	}
+	defer func() { _ = env.Stop() }() // the process ends next; nothing to do on failure
+	restConfig = cfg
+	kube = kubernetes.NewForConfigOrDie(cfg)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{Name: storeNamespace},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("failed to create the store namespace: %w", err)
+	}
+
+	configFile := filepath.Join(env.WebhookInstallOptions.LocalServingCertDir, "registries.yaml")
+	if err := os.WriteFile(configFile, []byte(clusterConfig), 0o600); err != nil {
+		return 0, err
+	}
+	hook := env.WebhookInstallOptions
+	mgr, err := server.New(cfg, server.Options{
+		TokenNamespace:         storeNamespace,
+		ConfigFile:             configFile,
+		Host:                   hook.LocalServingHost,
+		Port:                   hook.LocalServingPort,
+		CertDir:                hook.LocalServingCertDir,
+		MetricsBindAddress:     "0",
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return 0, err
+	}
+	store := token.NewStore(mgr.GetClient(), mgr.GetAPIReader(), storeNamespace)
+	mutator = webhook.NewPodMutator(webhook.Options{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Store: store,
+	})
+	mgr.GetWebhookServer().Register(denyPath, &admission.Webhook{
+		Handler: webhook.NewPodMutator(webhook.Options{
+			Client:          mgr.GetClient(),
+			APIReader:       mgr.GetAPIReader(),
+			Store:           store,
+			OnMissingSecret: webhook.Deny,
+		}),
+	})
+
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	if err := waitForTLS(hook.LocalServingHost, hook.LocalServingPort, 30*time.Second); err != nil {
+		return 0, err
+	}
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return 0, fmt.Errorf("the manager's cache did not sync")
+	}
+
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		return 0, fmt.Errorf("the manager failed: %w", err)
+	}
+	return code, nil
+}
+
+// waitForTLS waits until the webhook server answers a TLS handshake.
+func waitForTLS(host string, port int, timeout time.Duration) error {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true,
+		func(context.Context) (bool, error) {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr,
+				&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // only probes that it serves
+			if err != nil {
+				return false, nil //nolint:nilerr // not serving yet: poll again
+			}
+			return true, conn.Close()
+		})
+	if err != nil {
+		return fmt.Errorf("the webhook did not serve on %s within %s: %w", addr, timeout, err)
+	}
+	return nil
+}
+
+// logLevel is the verbosity of the webhook's logs during tests: E2E_LOG_LEVEL, else errors.
+func logLevel() int8 {
+	if n, err := strconv.Atoi(os.Getenv("E2E_LOG_LEVEL")); err == nil {
+		return int8(-n)
+	}
+	return 2 // zap's error level
+}

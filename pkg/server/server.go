@@ -1,0 +1,133 @@
+// Package server assembles the webhook binary: a controller-runtime manager whose webhook
+// server serves the Pod mutator on every replica, and whose leader runs the reconcilers. It
+// holds the wiring only; the binary's flags live in cmd/kuberos-registry-webhook and the
+// behaviour in the webhook and controller packages.
+package server
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/kuberos-io/kuberos-registry/pkg/contract"
+	"github.com/kuberos-io/kuberos-registry/pkg/controller"
+	"github.com/kuberos-io/kuberos-registry/pkg/registry"
+	"github.com/kuberos-io/kuberos-registry/pkg/token"
+	"github.com/kuberos-io/kuberos-registry/webhook"
+)
+
+// Options configure the server. The zero value of each field is its documented default.
+type Options struct {
+	// TokenNamespace is the store namespace; "" means DefaultTokenNamespace().
+	TokenNamespace string
+	// ConfigFile is the cluster-wide registry list; "" means none.
+	ConfigFile string
+	// OnMissingSecret is Warn when "".
+	OnMissingSecret webhook.MissingSecretPolicy
+	// CertDir holds tls.crt and tls.key, reloaded when they change.
+	CertDir string
+	// Host and Port are where the webhook listens; Port 0 means 9443.
+	Host string
+	Port int
+	// MetricsBindAddress serves Prometheus metrics; "0" turns them off.
+	MetricsBindAddress string
+	// HealthProbeBindAddress serves /healthz and /readyz; "0" turns them off.
+	HealthProbeBindAddress string
+	// LeaderElect makes the reconcilers run on one replica at a time.
+	LeaderElect bool
+}
+
+// serviceAccountNamespace is where the kubelet mounts the namespace the Pod runs in.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// DefaultTokenNamespace returns the namespace the binary runs in (POD_NAMESPACE, else the
+// service account's), or contract.DefaultTokenNamespace out of cluster.
+func DefaultTokenNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if data, err := os.ReadFile(serviceAccountNamespace); err == nil {
+		if ns := strings.TrimSpace(string(data)); ns != "" {
+			return ns
+		}
+	}
+	return contract.DefaultTokenNamespace
+}
+
+// New builds the manager with the webhook and the reconcilers registered. Start it with
+// mgr.Start.
+func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	if opts.TokenNamespace == "" {
+		opts.TokenNamespace = DefaultTokenNamespace()
+	}
+	var cluster []registry.Entry
+	if opts.ConfigFile != "" {
+		config, err := registry.LoadConfig(opts.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		cluster = config.Registries
+	}
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// Only the Secrets the system owns are cached: tokens and copies. Any other
+			// Secret is read live when needed, so the cache stays small on busy clusters.
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(map[string]string{
+				contract.ManagedBy: contract.ManagedByValue,
+			})},
+		}},
+		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
+			Host:    opts.Host,
+			Port:    opts.Port,
+			CertDir: opts.CertDir,
+		}),
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
+		LeaderElection:          opts.LeaderElect,
+		LeaderElectionID:        "kuberos-registry-controllers",
+		LeaderElectionNamespace: opts.TokenNamespace,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the manager: %w", err)
+	}
+
+	mutator := webhook.NewPodMutator(webhook.Options{
+		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
+		Store:           token.NewStore(mgr.GetClient(), mgr.GetAPIReader(), opts.TokenNamespace),
+		Cluster:         cluster,
+		OnMissingSecret: opts.OnMissingSecret,
+		Recorder:        mgr.GetEventRecorder(contract.FieldManager),
+	})
+	mgr.GetWebhookServer().Register(contract.WebhookPath, &admission.Webhook{
+		Handler:      mutator,
+		RecoverPanic: ptrTo(true),
+	})
+
+	if err := (&controller.NamespaceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("failed to set up the namespace controller: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("failed to add the health check: %w", err)
+	}
+	// Ready only once the webhook server answers TLS with its certificate.
+	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+		return nil, fmt.Errorf("failed to add the readiness check: %w", err)
+	}
+	return mgr, nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
