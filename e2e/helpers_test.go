@@ -91,7 +91,7 @@ func createToken(t *testing.T, name, registryURL, allowed string) *corev1.Secret
 func pod(name, image string, annotations ...string) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: image}}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: image}}},
 	}
 	if len(annotations) > 0 {
 		p.Annotations = map[string]string{}
@@ -152,7 +152,6 @@ func admissionCount(t *testing.T) float64 {
 	}
 	return total
 }
-
 
 // warningRecorder collects the warnings the API server returns to a client.
 type warningRecorder struct {

@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -78,7 +80,7 @@ func runSuite(m *testing.M) (int, error) {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			Paths: []string{filepath.Join("testdata", "webhook.yaml")},
+			MutatingWebhooks: webhookConfigurations(),
 		},
 	}
 	cfg, err := env.Start()
@@ -145,6 +147,25 @@ func runSuite(m *testing.M) (int, error) {
 	return code, nil
 }
 
+// webhookConfigurations returns the chart's webhook configuration and, for tests of Deny,
+// the same webhook with the Deny handler for namespaces labelled denyLabel. envtest rewrites
+// their clientConfig to the webhook running in this process, with a generated CA.
+func webhookConfigurations() []*admissionregistrationv1.MutatingWebhookConfiguration {
+	pods := server.MutatingWebhookConfiguration("kuberos-registry", storeNamespace,
+		"kuberos-registry-webhook")
+
+	deny := pods.DeepCopy()
+	deny.Name = "kuberos-registry-e2e-deny"
+	hook := &deny.Webhooks[0]
+	hook.Name = "deny." + hook.Name
+	hook.ClientConfig.Service.Path = ptr.To(denyPath)
+	hook.NamespaceSelector.MatchExpressions = append(hook.NamespaceSelector.MatchExpressions,
+		metav1.LabelSelectorRequirement{
+			Key: denyLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{"Deny"},
+		})
+	return []*admissionregistrationv1.MutatingWebhookConfiguration{pods, deny}
+}
+
 // waitForTLS waits until the webhook server answers a TLS handshake.
 func waitForTLS(host string, port int, timeout time.Duration) error {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
@@ -167,7 +188,7 @@ func waitForTLS(host string, port int, timeout time.Duration) error {
 
 // logLevel is the verbosity of the webhook's logs during tests: E2E_LOG_LEVEL, else errors.
 func logLevel() int8 {
-	if n, err := strconv.Atoi(os.Getenv("E2E_LOG_LEVEL")); err == nil {
+	if n, err := strconv.ParseInt(os.Getenv("E2E_LOG_LEVEL"), 10, 8); err == nil && n >= 0 {
 		return int8(-n)
 	}
 	return 2 // zap's error level

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func TestImageHostMatching(t *testing.T) {
 			"match.example.com:5050/other/ros2-talker:v1",
 			"ros:rolling-ros-base",
 		} {
-			created, err := createPod(t, namespace, pod("unmatched-"+string(rune('a'+i)), image))
+			created, err := createPod(t, namespace, pod(fmt.Sprintf("unmatched-%d", i), image))
 			require.NoError(t, err)
 			assert.Empty(t, created.Spec.ImagePullSecrets, image)
 			assert.NotContains(t, created.Annotations, contract.Injected, image)
@@ -146,7 +147,7 @@ func TestInvalidPodsAreDenied(t *testing.T) {
 	}}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := createPod(t, namespace, pod("denied-"+string(rune('a'+i)),
+			_, err := createPod(t, namespace, pod(fmt.Sprintf("denied-%d", i),
 				"invalid.example.com/app:v1", tc.annotations...))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "denied the request")

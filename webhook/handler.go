@@ -133,7 +133,10 @@ func isOptedIn(ns *corev1.Namespace) bool {
 
 // allowedTokens lists the tokens that may be copied into the namespace, for image-host
 // matching.
-func (m *podMutator) allowedTokens(ctx context.Context, namespace string) ([]registry.Token, error) {
+func (m *podMutator) allowedTokens(
+	ctx context.Context,
+	namespace string,
+) ([]registry.Token, error) {
 	secrets, err := m.opts.Store.List(ctx)
 	if err != nil {
 		return nil, err

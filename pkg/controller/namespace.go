@@ -42,7 +42,10 @@ func (r *NamespaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // Reconcile patches the label to match the annotation.
-func (r *NamespaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+func (r *NamespaceReconciler) Reconcile(
+	ctx context.Context,
+	req reconcile.Request,
+) (reconcile.Result, error) {
 	ns := &corev1.Namespace{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ns); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
@@ -64,8 +67,8 @@ func (r *NamespaceReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	// An optimistic lock: a namespace changed meanwhile is read again on the next event.
 	patch := client.MergeFromWithOptions(ns, client.MergeFromWithOptimisticLock{})
 	if err := r.Client.Patch(ctx, patched, patch); err != nil {
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			return reconcile.Result{Requeue: true}, nil
+		if apierrors.IsNotFound(err) {
+			return reconcile.Result{}, nil // deleted meanwhile: nothing left to label
 		}
 		return reconcile.Result{}, fmt.Errorf("failed to label namespace %s: %w", ns.Name, err)
 	}

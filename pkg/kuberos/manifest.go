@@ -39,7 +39,7 @@ type RosModule struct {
 
 // ReadManifest reads a manifest file.
 func ReadManifest(path string) (*Manifest, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // reading the file the user names is the point
 	if err != nil {
 		return nil, fmt.Errorf("failed to read manifest: %w", err)
 	}

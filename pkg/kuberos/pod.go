@@ -18,7 +18,11 @@ const DefaultNamespace = "ros-default"
 // `restartPolicy: Never`, `imagePullSecrets: [{name: ""}]` and `imagePullPolicy: Always`. It
 // adds what the webhook needs: the manifest's containerRegistry list and the module's
 // containerRegistryName as annotations.
-func (m *Manifest) ModulePod(robot string, module RosModule, namespace string) (*corev1.Pod, error) {
+func (m *Manifest) ModulePod(
+	robot string,
+	module RosModule,
+	namespace string,
+) (*corev1.Pod, error) {
 	name := robot + "-" + module.Name
 	annotations := map[string]string{}
 	if len(m.ContainerRegistry) > 0 {

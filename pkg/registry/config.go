@@ -20,7 +20,7 @@ const configExample = `"registries: [{name: default, imagePullSecretName: my-reg
 
 // LoadConfig reads the file at path and parses it with ParseConfig.
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // reading the file the user names is the point
 	if err != nil {
 		return Config{}, fmt.Errorf("failed to read --config file %s: %w", path, err)
 	}

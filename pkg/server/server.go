@@ -116,7 +116,8 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		RecoverPanic: ptrTo(true),
 	})
 
-	if err := (&controller.NamespaceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	namespaces := &controller.NamespaceReconciler{Client: mgr.GetClient()}
+	if err := namespaces.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("failed to set up the namespace controller: %w", err)
 	}
 

@@ -1,0 +1,68 @@
+# kuberos-registry: `make help` lists every target.
+
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+BIN := $(CURDIR)/bin
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+KUBEBUILDER_ASSETS := $(BIN)/k8s
+export KUBEBUILDER_ASSETS
+
+# Tests that start a control plane are slow to compile the first time; give them room.
+TEST_TIMEOUT ?= 20m
+
+.PHONY: help
+help: ## List every target with what it does.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the webhook binary into bin/.
+	go build -trimpath -o $(BIN)/kuberos-registry-webhook ./cmd/kuberos-registry-webhook
+
+.PHONY: envtest-assets
+envtest-assets: ## Build kube-apiserver, etcd and kubectl into bin/k8s (minutes, once).
+	@bash hack/tools/build-control-plane.sh
+
+.PHONY: test
+test: envtest-assets ## Run every test: unit tests and end to end against a real control plane.
+	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no control plane.
+	go test -count=1 $$(go list ./... | grep -v /e2e)
+
+.PHONY: e2e
+e2e: envtest-assets ## Run the end-to-end tests only, verbosely.
+	go test -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/...
+
+.PHONY: demo
+demo: envtest-assets ## Run the main job on a local control plane and print what changed.
+	go run ./hack/demo
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Check formatting, go vet and golangci-lint.
+	@test -z "$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*'))" || \
+		{ echo "gofmt needed on:"; gofmt -l $$(find . -name '*.go' -not -path './bin/*'); exit 1; }
+	go vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	@echo "building golangci-lint $(GOLANGCI_LINT_VERSION) into bin/ (about a minute, once)"
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	@mv $(BIN)/golangci-lint $(GOLANGCI_LINT)
+
+.PHONY: fmt
+fmt: ## Format the code with gofmt.
+	gofmt -w $$(find . -name '*.go' -not -path './bin/*')
+
+.PHONY: tidy
+tidy: ## Tidy both go.mod files.
+	go mod tidy
+	cd hack/tools && go mod tidy
+
+.PHONY: clean
+clean: ## Remove built binaries (bin/k8s is kept: it takes minutes to rebuild).
+	rm -f $(BIN)/kuberos-registry-webhook
