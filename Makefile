@@ -39,6 +39,7 @@ e2e: envtest-assets ## Run the end-to-end tests only, verbosely.
 
 .PHONY: demo
 demo: envtest-assets ## Run the main job on a local control plane and print what changed.
+	@echo "compiling the demo (the first time takes a minute or two)"
 	go run ./hack/demo
 
 .PHONY: lint
