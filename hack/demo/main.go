@@ -21,10 +21,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -114,7 +114,9 @@ func run() error {
 	go func() { done <- mgr.Start(mgrCtx) }()
 	defer func() {
 		stopManager()
-		<-done
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "demo: the webhook stopped with an error:", err)
+		}
 	}()
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		return errors.New("the webhook's cache did not sync")
@@ -173,7 +175,12 @@ func assetsDir() string {
 	return filepath.Join("bin", "k8s")
 }
 
-func createNamespace(ctx context.Context, kube kubernetes.Interface, name string, optIn bool) error {
+func createNamespace(
+	ctx context.Context,
+	kube kubernetes.Interface,
+	name string,
+	optIn bool,
+) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if optIn {
 		ns.Annotations = map[string]string{contract.Inject: contract.InjectEnabled}
