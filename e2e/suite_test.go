@@ -52,6 +52,7 @@ const clusterConfig = `registries:
 `
 
 var (
+	testEnv    *envtest.Environment
 	restConfig *rest.Config
 	kube       *kubernetes.Clientset
 	// mutator is the Warn handler, for tests that send it a review of their own.
@@ -88,7 +89,7 @@ func runSuite(m *testing.M) (int, error) {
 		return 0, fmt.Errorf("failed to start the control plane: %w", err)
 	}
 	defer func() { _ = env.Stop() }() // the process ends next; nothing to do on failure
-	restConfig = cfg
+	testEnv, restConfig = env, cfg
 	kube = kubernetes.NewForConfigOrDie(cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())
