@@ -77,28 +77,30 @@ func TestPodsWithoutNameOrNamespace(t *testing.T) {
 }
 
 func TestOwnOutputIsNotPatchedAgain(t *testing.T) {
-	tok := createToken(t, "again-token", "again.example.com", "")
-	namespace := newNamespace(t, "again", true, nil)
-	p := pod("robot-twice", "again.example.com/app:v1",
-		contract.ContainerRegistry,
-		`[{"name":"default","imagePullSecretName":"again-token","imagePullPolicy":"Never"}]`)
-	p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: ""}}
-	created, err := createPod(t, namespace, p)
-	require.NoError(t, err)
-	require.Equal(t, []string{tok.Name}, pullSecretNames(created))
+	t.Run("admitting its own output produces no patch", func(t *testing.T) {
+		tok := createToken(t, "again-token", "again.example.com", "")
+		namespace := newNamespace(t, "again", true, nil)
+		p := pod("robot-twice", "again.example.com/app:v1",
+			contract.ContainerRegistry,
+			`[{"name":"default","imagePullSecretName":"again-token","imagePullPolicy":"Never"}]`)
+		p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: ""}}
+		created, err := createPod(t, namespace, p)
+		require.NoError(t, err)
+		require.Equal(t, []string{tok.Name}, pullSecretNames(created))
 
-	raw, err := json.Marshal(created)
-	require.NoError(t, err)
-	resp := mutator.Handle(context.Background(), admission.Request{
-		AdmissionRequest: admissionv1.AdmissionRequest{
-			UID:       types.UID("again"),
-			Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
-			Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
-			Namespace: namespace,
-			Operation: admissionv1.Create,
-			Object:    runtime.RawExtension{Raw: raw},
-		},
+		raw, err := json.Marshal(created)
+		require.NoError(t, err)
+		resp := mutator.Handle(context.Background(), admission.Request{
+			AdmissionRequest: admissionv1.AdmissionRequest{
+				UID:       types.UID("again"),
+				Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+				Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+				Namespace: namespace,
+				Operation: admissionv1.Create,
+				Object:    runtime.RawExtension{Raw: raw},
+			},
+		})
+		assert.True(t, resp.Allowed)
+		assert.Empty(t, resp.Patches, "admitting its own output produces no patch")
 	})
-	assert.True(t, resp.Allowed)
-	assert.Empty(t, resp.Patches, "admitting its own output produces no patch")
 }

@@ -159,50 +159,57 @@ func TestInvalidPodsAreDenied(t *testing.T) {
 }
 
 func TestNamespacesThatDidNotOptIn(t *testing.T) {
-	createToken(t, "plain-token", "plain.example.com", "")
-	namespace := newNamespace(t, "plain", false, nil)
-	before := admissionCount(t)
+	t.Run("a Pod where nobody opted in is unchanged and never sent to us", func(t *testing.T) {
+		createToken(t, "plain-token", "plain.example.com", "")
+		namespace := newNamespace(t, "plain", false, nil)
+		before := admissionCount(t)
 
-	p := pod("untouched", "plain.example.com/app:v1",
-		contract.ContainerRegistry, `[{"name":"default","imagePullSecretName":"plain-token"}]`)
-	p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: ""}}
-	created, err := createPod(t, namespace, p)
-	require.NoError(t, err)
+		p := pod("untouched", "plain.example.com/app:v1",
+			contract.ContainerRegistry, `[{"name":"default","imagePullSecretName":"plain-token"}]`)
+		p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: ""}}
+		created, err := createPod(t, namespace, p)
+		require.NoError(t, err)
 
-	assert.Equal(t, []string{""}, pullSecretNames(created), "the Pod is unchanged")
-	assert.NotContains(t, created.Annotations, contract.Injected)
-	assert.Equal(t, before, admissionCount(t), "the webhook was never called")
-	requireNoSecret(t, namespace, "plain-token")
+		assert.Equal(t, []string{""}, pullSecretNames(created), "the Pod is unchanged")
+		assert.NotContains(t, created.Annotations, contract.Injected)
+		assert.Equal(t, before, admissionCount(t), "the webhook was never called")
+		requireNoSecret(t, namespace, "plain-token")
+	})
 }
 
 func TestPodOptOut(t *testing.T) {
-	createToken(t, "optout-token", "optout.example.com", "")
-	namespace := newNamespace(t, "optout", true, nil)
+	t.Run("a Pod with the opt-out annotation is left alone", func(t *testing.T) {
+		createToken(t, "optout-token", "optout.example.com", "")
+		namespace := newNamespace(t, "optout", true, nil)
 
-	created, err := createPod(t, namespace, pod("opted-out", "optout.example.com/app:v1",
-		contract.Inject, contract.InjectDisabled,
-		contract.ContainerRegistry, `[{"name":"default","imagePullSecretName":"optout-token"}]`))
-	require.NoError(t, err)
+		created, err := createPod(t, namespace, pod("opted-out", "optout.example.com/app:v1",
+			contract.Inject, contract.InjectDisabled,
+			contract.ContainerRegistry,
+			`[{"name":"default","imagePullSecretName":"optout-token"}]`))
+		require.NoError(t, err)
 
-	assert.Empty(t, created.Spec.ImagePullSecrets)
-	assert.NotContains(t, created.Annotations, contract.Injected)
-	requireNoSecret(t, namespace, "optout-token")
+		assert.Empty(t, created.Spec.ImagePullSecrets)
+		assert.NotContains(t, created.Annotations, contract.Injected)
+		requireNoSecret(t, namespace, "optout-token")
+	})
 }
 
 func TestDryRun(t *testing.T) {
-	createToken(t, "dryrun-token", "dryrun.example.com", "")
-	namespace := newNamespace(t, "dryrun", true, nil)
+	t.Run("a dry-run shows the mutation and creates no Secret", func(t *testing.T) {
+		createToken(t, "dryrun-token", "dryrun.example.com", "")
+		namespace := newNamespace(t, "dryrun", true, nil)
 
-	created, err := kube.CoreV1().Pods(namespace).Create(context.Background(),
-		pod("dry", "dryrun.example.com/app:v1"),
-		metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-	require.NoError(t, err)
+		created, err := kube.CoreV1().Pods(namespace).Create(context.Background(),
+			pod("dry", "dryrun.example.com/app:v1"),
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		require.NoError(t, err)
 
-	assert.Equal(t, []string{"dryrun-token"}, pullSecretNames(created),
-		"the mutation shows in the returned object")
-	requireNoSecret(t, namespace, "dryrun-token")
-	_, err = kube.CoreV1().Pods(namespace).Get(context.Background(), "dry", metav1.GetOptions{})
-	assert.Error(t, err, "a dry-run stores no Pod")
+		assert.Equal(t, []string{"dryrun-token"}, pullSecretNames(created),
+			"the mutation shows in the returned object")
+		requireNoSecret(t, namespace, "dryrun-token")
+		_, err = kube.CoreV1().Pods(namespace).Get(context.Background(), "dry", metav1.GetOptions{})
+		assert.Error(t, err, "a dry-run stores no Pod")
+	})
 }
 
 func TestMissingToken(t *testing.T) {
@@ -237,26 +244,28 @@ func TestMissingToken(t *testing.T) {
 }
 
 func TestSecretsThatAreNotOurs(t *testing.T) {
-	tok := createToken(t, "theirs-token", "theirs.example.com", "")
-	namespace := newNamespace(t, "theirs", true, nil)
-	theirs, err := kube.CoreV1().Secrets(namespace).Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: tok.Name, Labels: map[string]string{"team": "a"}},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{"anything": []byte("theirs")},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	t.Run("a same-named Secret that is not ours stays unchanged", func(t *testing.T) {
+		tok := createToken(t, "theirs-token", "theirs.example.com", "")
+		namespace := newNamespace(t, "theirs", true, nil)
+		theirs, err := kube.CoreV1().Secrets(namespace).Create(context.Background(), &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: tok.Name, Labels: map[string]string{"team": "a"}},
+			Type:       corev1.SecretTypeOpaque,
+			Data:       map[string][]byte{"anything": []byte("theirs")},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
 
-	created, err := createPod(t, namespace, pod("uses-theirs", "theirs.example.com/app:v1"))
-	require.NoError(t, err)
-	assert.Equal(t, []string{tok.Name}, pullSecretNames(created))
+		created, err := createPod(t, namespace, pod("uses-theirs", "theirs.example.com/app:v1"))
+		require.NoError(t, err)
+		assert.Equal(t, []string{tok.Name}, pullSecretNames(created))
 
-	after, err := kube.CoreV1().Secrets(namespace).Get(context.Background(), tok.Name,
-		metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, theirs.ResourceVersion, after.ResourceVersion, "the Secret was not written")
-	assert.Equal(t, theirs.Labels, after.Labels)
-	assert.Equal(t, theirs.Data, after.Data)
-	assert.Equal(t, theirs.Type, after.Type)
+		after, err := kube.CoreV1().Secrets(namespace).Get(context.Background(), tok.Name,
+			metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, theirs.ResourceVersion, after.ResourceVersion, "the Secret was not written")
+		assert.Equal(t, theirs.Labels, after.Labels)
+		assert.Equal(t, theirs.Data, after.Data)
+		assert.Equal(t, theirs.Type, after.Type)
+	})
 }
 
 func TestAllowedNamespaces(t *testing.T) {
