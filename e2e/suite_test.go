@@ -152,8 +152,8 @@ func runSuite(m *testing.M) (int, error) {
 // the same webhook with the Deny handler for namespaces labelled denyLabel. envtest rewrites
 // their clientConfig to the webhook running in this process, with a generated CA.
 func webhookConfigurations() []*admissionregistrationv1.MutatingWebhookConfiguration {
-	pods := server.MutatingWebhookConfiguration("kuberos-registry", storeNamespace,
-		"kuberos-registry-webhook")
+	pods := server.MutatingWebhookConfiguration(server.DefaultConfigurationName, storeNamespace,
+		server.DefaultServiceName)
 
 	deny := pods.DeepCopy()
 	deny.Name = "kuberos-registry-e2e-deny"

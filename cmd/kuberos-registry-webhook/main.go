@@ -51,7 +51,7 @@ func run(args []string) error {
 	fs.BoolVar(&opts.LeaderElect, "leader-elect", false,
 		"elect a leader so the controllers run on one replica; every replica serves the webhook")
 	fs.StringVar(&logLevel, "log-level", "info",
-		"log verbosity: error, info, debug, or a number (2 and up log every request)")
+		"log verbosity: error, info, debug (every Pod decision), or a number (5: every request)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

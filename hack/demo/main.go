@@ -72,8 +72,8 @@ func run() error {
 		BinaryAssetsDirectory: assetsDir(),
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			MutatingWebhooks: []*admissionregistrationv1.MutatingWebhookConfiguration{
-				server.MutatingWebhookConfiguration("kuberos-registry", storeNamespace,
-					"kuberos-registry-webhook"),
+				server.MutatingWebhookConfiguration(server.DefaultConfigurationName, storeNamespace,
+					server.DefaultServiceName),
 			},
 		},
 	}

@@ -8,8 +8,15 @@ import (
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
 )
 
-// WebhookName is the name of the Pod webhook in its configuration.
-const WebhookName = "pods.registry.kuberos.io"
+// Names of the webhook configuration, for installs that do not choose their own.
+const (
+	// WebhookName is the name of the Pod webhook in its configuration.
+	WebhookName = "pods.registry.kuberos.io"
+	// DefaultConfigurationName names the MutatingWebhookConfiguration.
+	DefaultConfigurationName = "kuberos-registry"
+	// DefaultServiceName names the Service in front of the webhook.
+	DefaultServiceName = "kuberos-registry-webhook"
+)
 
 // webhookTimeoutSeconds is the API server's budget for one call. The handler answers from
 // caches in well under a second; creating a copy is one more API call.
