@@ -306,7 +306,7 @@ func TestHandleMissingSecret(t *testing.T) {
 			wantText: "holds no token of that name",
 		},
 		{
-			name:        "a token not allowed in the namespace under Warn is allowed with a warning",
+			name:        "a token not allowed in the namespace under Warn is allowed, warned",
 			policy:      Warn,
 			token:       registryToken(tokenName, "team-a-*"),
 			wantAllowed: true,

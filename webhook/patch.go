@@ -57,7 +57,8 @@ func planPatch(pod *corev1.Pod, resolved []registry.Container) plan {
 
 	p.injected = injectedValue(resolved)
 	if p.injected != "" && pod.Annotations[contract.Injected] != p.injected {
-		if pod.Annotations == nil {
+		// An empty map may be absent from the Pod's JSON: add the whole map then.
+		if len(pod.Annotations) == 0 {
 			value := map[string]string{contract.Injected: p.injected}
 			p.ops = append(p.ops, jsonpatch.NewOperation("add", "/metadata/annotations", value))
 		} else {

@@ -23,8 +23,7 @@ const (
 	defaultToken = "kuberos-registry-token-default"
 	secondToken  = "second-registry-token"
 
-	pullSecretsPath = "/spec/imagePullSecrets"
-	injectedPath    = "/metadata/annotations/registry.kuberos.io~1injected"
+	injectedPath = "/metadata/annotations/registry.kuberos.io~1injected"
 )
 
 // testPod builds a Pod with the pull secrets, annotations and containers given, each
@@ -55,9 +54,9 @@ func testPod(
 }
 
 // kuberosPod is a Pod as KubeROS creates it: `imagePullSecrets: [{name: ""}]`, one container
-// with `imagePullPolicy: Always`, and annotations.
+// with `imagePullPolicy: Always`, and an annotation (an empty map may be absent from JSON).
 func kuberosPod() *corev1.Pod {
-	return testPod([]string{""}, map[string]string{},
+	return testPod([]string{""}, map[string]string{"kuberos.io/deployment": "hello-world"},
 		nil, map[string]corev1.PullPolicy{talker: corev1.PullAlways}, talker)
 }
 
@@ -76,7 +75,7 @@ func addSecrets(names ...string) jsonpatch.JsonPatchOperation {
 	for i, name := range names {
 		refs[i] = corev1.LocalObjectReference{Name: name}
 	}
-	return jsonpatch.NewOperation("add", pullSecretsPath, refs)
+	return jsonpatch.NewOperation("add", "/spec/imagePullSecrets", refs)
 }
 
 func addInjected(value string) jsonpatch.JsonPatchOperation {
@@ -103,7 +102,7 @@ func TestPlanPatch(t *testing.T) {
 		},
 		{
 			name: "own secrets are kept first and resolved ones appended without duplicates",
-			pod: testPod([]string{"own-b", secondToken, "own-a"}, map[string]string{}, nil,
+			pod: testPod([]string{"own-b", secondToken, "own-a"}, someAnnotations(), nil,
 				map[string]corev1.PullPolicy{talker: corev1.PullAlways,
 					listener: corev1.PullIfNotPresent}, talker, listener),
 			resolved: []registry.Container{
@@ -118,7 +117,7 @@ func TestPlanPatch(t *testing.T) {
 		},
 		{
 			name: "a pull policy is written only for the container where it differs",
-			pod: testPod([]string{defaultToken}, map[string]string{}, nil,
+			pod: testPod([]string{defaultToken}, someAnnotations(), nil,
 				map[string]corev1.PullPolicy{talker: corev1.PullAlways,
 					listener: corev1.PullAlways}, talker, listener),
 			resolved: []registry.Container{
@@ -134,7 +133,7 @@ func TestPlanPatch(t *testing.T) {
 		},
 		{
 			name: "an entry without a policy leaves the container's policy alone",
-			pod: testPod([]string{defaultToken}, map[string]string{}, nil,
+			pod: testPod([]string{defaultToken}, someAnnotations(), nil,
 				map[string]corev1.PullPolicy{talker: corev1.PullIfNotPresent}, talker),
 			resolved: []registry.Container{
 				{Name: talker, Registry: "default", Secret: defaultToken},
@@ -144,7 +143,7 @@ func TestPlanPatch(t *testing.T) {
 		},
 		{
 			name: "the pull policy of an init container is written at its own index",
-			pod: testPod(nil, map[string]string{},
+			pod: testPod(nil, someAnnotations(),
 				map[string]corev1.PullPolicy{"other-init": "", setup: corev1.PullAlways},
 				map[string]corev1.PullPolicy{talker: corev1.PullAlways},
 				"other-init", setup, talker),
@@ -162,7 +161,7 @@ func TestPlanPatch(t *testing.T) {
 		},
 		{
 			name: "an init container and a container of the same name are told apart",
-			pod: testPod(nil, map[string]string{},
+			pod: testPod(nil, someAnnotations(),
 				map[string]corev1.PullPolicy{talker: corev1.PullAlways},
 				map[string]corev1.PullPolicy{listener: "", talker: corev1.PullAlways},
 				listener, talker),
@@ -212,7 +211,7 @@ func TestPlanPatch(t *testing.T) {
 			pod: testPod([]string{"", ""}, nil, nil,
 				map[string]corev1.PullPolicy{talker: corev1.PullAlways}, talker),
 			want: []jsonpatch.JsonPatchOperation{
-				jsonpatch.NewOperation("remove", pullSecretsPath, nil),
+				jsonpatch.NewOperation("remove", "/spec/imagePullSecrets", nil),
 			},
 			wantNames: []string{},
 		},
@@ -457,4 +456,23 @@ func TestEscapePointer(t *testing.T) {
 			assert.Equal(t, tt.want, escapePointer(tt.token))
 		})
 	}
+}
+
+// someAnnotations is a non-empty annotation map: an empty one may be absent from the Pod's
+// JSON, and gets the whole map added instead.
+func someAnnotations() map[string]string {
+	return map[string]string{"kuberos.io/deployment": "hello-world"}
+}
+
+func TestPlanPatchOfAnEmptyAnnotationMap(t *testing.T) {
+	t.Run("a Pod built in Go with an empty annotation map is patched correctly", func(t *testing.T) {
+		pod := testPod([]string{""}, map[string]string{},
+			nil, map[string]corev1.PullPolicy{talker: corev1.PullAlways}, talker)
+		resolved := []registry.Container{resolvedDefault(talker, false)}
+
+		patched := applyPlan(t, pod, planPatch(pod, resolved))
+
+		assert.Equal(t, talker+"=default", patched.Annotations[contract.Injected])
+		assert.Empty(t, planPatch(patched, resolved).ops, "a second pass changes nothing")
+	})
 }

@@ -1,7 +1,7 @@
 package token
 
 import (
-	"maps"
+	"bytes"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +43,15 @@ func NewCopy(token *corev1.Secret, namespace string) *corev1.Secret {
 			Annotations: annotations,
 		},
 		Type: token.Type,
-		Data: maps.Clone(token.Data),
+		Data: cloneData(token.Data),
 	}
+}
+
+// cloneData copies the values too, so that a change to the copy never reaches the token.
+func cloneData(data map[string][]byte) map[string][]byte {
+	cloned := make(map[string][]byte, len(data))
+	for key, value := range data {
+		cloned[key] = bytes.Clone(value)
+	}
+	return cloned
 }
