@@ -465,7 +465,7 @@ func someAnnotations() map[string]string {
 }
 
 func TestPlanPatchOfAnEmptyAnnotationMap(t *testing.T) {
-	t.Run("a Pod built in Go with an empty annotation map is patched correctly", func(t *testing.T) {
+	t.Run("a Pod with an empty annotation map is patched correctly", func(t *testing.T) {
 		pod := testPod([]string{""}, map[string]string{},
 			nil, map[string]corev1.PullPolicy{talker: corev1.PullAlways}, talker)
 		resolved := []registry.Container{resolvedDefault(talker, false)}
