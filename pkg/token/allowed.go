@@ -37,3 +37,8 @@ func AllowedPatterns(value string) []string {
 	}
 	return patterns
 }
+
+// pathMatch checks that a pattern is well formed.
+func pathMatch(pattern string) (bool, error) {
+	return path.Match(pattern, "")
+}
