@@ -59,6 +59,7 @@ func waitForInjectLabel(t *testing.T, namespace, want string) {
 func createToken(t *testing.T, name, registryURL, allowed string) *corev1.Secret {
 	t.Helper()
 	auth := base64.StdEncoding.EncodeToString([]byte("robot:" + name + "-password"))
+	rememberSecret(name+"-password", auth)
 	config, err := json.Marshal(map[string]any{"auths": map[string]any{
 		registryURL: map[string]string{
 			"username": "robot", "password": name + "-password", "auth": auth,
@@ -180,4 +181,43 @@ func clientWithWarnings(t *testing.T) (*kubernetes.Clientset, *warningRecorder) 
 	cs, err := kubernetes.NewForConfig(cfg)
 	require.NoError(t, err)
 	return cs, recorder
+}
+
+// gaugeValue reads a gauge of the metrics registry by its token label.
+func gaugeValue(t *testing.T, name, tokenName string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, family := range families {
+		if family.GetName() != name {
+			continue
+		}
+		for _, m := range family.GetMetric() {
+			for _, label := range m.GetLabel() {
+				if label.GetName() == "token" && label.GetValue() == tokenName {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
+}
+
+var (
+	secretsMu sync.Mutex
+	secrets   []string
+)
+
+// rememberSecret records token values that must never appear in any log or output.
+func rememberSecret(values ...string) {
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	secrets = append(secrets, values...)
+}
+
+// rememberedSecrets returns the token values recorded so far.
+func rememberedSecrets() []string {
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	return append([]string(nil), secrets...)
 }

@@ -69,7 +69,9 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) (int, error) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.Level(logLevel()))))
+	// The webhook logs at the highest verbosity into suiteLogs, which a test scans for
+	// tokens; they reach stderr only when a test fails.
+	ctrl.SetLogger(zap.New(zap.WriteTo(suiteLogs), zap.Level(zapcore.Level(logLevel()))))
 
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -141,6 +143,9 @@ func runSuite(m *testing.M) (int, error) {
 	}
 
 	code := m.Run()
+	if code != 0 {
+		dumpLogs()
+	}
 	cancel()
 	if err := <-done; err != nil {
 		return 0, fmt.Errorf("the manager failed: %w", err)
@@ -187,10 +192,24 @@ func waitForTLS(host string, port int, timeout time.Duration) error {
 	return nil
 }
 
-// logLevel is the verbosity of the webhook's logs during tests: E2E_LOG_LEVEL, else errors.
+// logLevel is the verbosity of the webhook's logs during tests: E2E_LOG_LEVEL, else the
+// highest controller-runtime uses.
 func logLevel() int8 {
 	if n, err := strconv.ParseInt(os.Getenv("E2E_LOG_LEVEL"), 10, 8); err == nil && n >= 0 {
 		return int8(-n)
 	}
-	return 2 // zap's error level
+	return -10
+}
+
+// suiteLogs holds everything the in-process webhook and controllers logged.
+var suiteLogs = &logBuffer{}
+
+// dumpLogs writes the end of the webhook's logs to stderr, for a failed run.
+func dumpLogs() {
+	const tail = 64 << 10
+	logs := suiteLogs.String()
+	if len(logs) > tail {
+		logs = logs[len(logs)-tail:]
+	}
+	fmt.Fprintf(os.Stderr, "--- the last %d bytes of the webhook's logs:\n%s", len(logs), logs)
 }

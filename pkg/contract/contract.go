@@ -74,6 +74,9 @@ const (
 	ReasonTokenNotAllowed = "TokenNotAllowed"
 	// ReasonCopyFailed: the copy could not be created.
 	ReasonCopyFailed = "SecretCopyFailed"
+	// ReasonCopySyncFailed: a copy could not be updated, created or deleted to follow its
+	// token; the Event is on the token.
+	ReasonCopySyncFailed = "CopySyncFailed"
 )
 
 // Metric names.
@@ -84,6 +87,10 @@ const (
 	MetricSecretsCopied = "kuberos_registry_secrets_copied_total"
 	// MetricSecretsMissing counts pull secrets found nowhere.
 	MetricSecretsMissing = "kuberos_registry_secrets_missing_total"
+	// MetricCopies is the number of copies of each token, by token.
+	MetricCopies = "kuberos_registry_copies"
+	// MetricSyncErrors counts failures to bring a copy in step with its token, by token.
+	MetricSyncErrors = "kuberos_registry_sync_errors_total"
 )
 
 // TokenLabels returns the labels every token Secret in the store carries.

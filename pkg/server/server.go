@@ -120,6 +120,15 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := namespaces.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("failed to set up the namespace controller: %w", err)
 	}
+	tokens := &controller.TokenReconciler{
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		TokenNamespace: opts.TokenNamespace,
+		Recorder:       mgr.GetEventRecorder(contract.FieldManager),
+	}
+	if err := tokens.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("failed to set up the token controller: %w", err)
+	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("failed to add the health check: %w", err)
