@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,9 +60,19 @@ the token. Clusters are the contexts of your kubeconfig.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if strings.Contains(err.Error(), "--token ") || strings.HasSuffix(err.Error(), "--token") {
+			return fmt.Errorf("%w: a registry token is never given on the command line, "+
+				"pipe it in with --token-stdin", err)
+		}
+		return err
+	})
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
+	// kubectl's --token would take a bearer token for the API server; here it would read as a
+	// place to give the registry token, which must never travel on a command line.
+	o.ConfigFlags.BearerToken = nil
 	o.ConfigFlags.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&o.TokenNamespace, "token-namespace",
 		contract.DefaultTokenNamespace, "namespace of the token store")

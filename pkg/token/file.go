@@ -2,9 +2,11 @@ package token
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -53,8 +55,18 @@ func (n *namesList) UnmarshalJSON(data []byte) error {
 // apiVersion, and every invalid field are errors that name the field and the rule.
 func ParseFile(data []byte) (Spec, error) {
 	var f File
-	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+	asJSON, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
 		return Spec{}, fmt.Errorf("invalid RegistryToken file: %s", redact(err.Error(), data))
+	}
+	// Field names are matched exactly, so `username:` is an unknown field, not userName.
+	strict, err := kjson.UnmarshalStrict(asJSON, &f)
+	if err != nil {
+		return Spec{}, fmt.Errorf("invalid RegistryToken file: %s", redact(err.Error(), data))
+	}
+	if len(strict) > 0 {
+		return Spec{}, fmt.Errorf("invalid RegistryToken file: %s",
+			redact(errors.Join(strict...).Error(), data))
 	}
 	if f.Kind != FileKind {
 		return Spec{}, fmt.Errorf("invalid RegistryToken file: kind is %q, want %s",
