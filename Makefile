@@ -18,8 +18,9 @@ help: ## List every target with what it does.
 		$(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the webhook binary into bin/.
+build: ## Build the webhook and the CLI into bin/.
 	go build -trimpath -o $(BIN)/kuberos-registry-webhook ./cmd/kuberos-registry-webhook
+	go build -trimpath -o $(BIN)/kuberos-registry ./cmd/kuberos-registry
 
 .PHONY: envtest-assets
 envtest-assets: ## Build kube-apiserver, etcd and kubectl into bin/k8s (minutes, once).
@@ -66,4 +67,4 @@ tidy: ## Tidy both go.mod files.
 
 .PHONY: clean
 clean: ## Remove built binaries (bin/k8s is kept: it takes minutes to rebuild).
-	rm -f $(BIN)/kuberos-registry-webhook
+	rm -f $(BIN)/kuberos-registry-webhook $(BIN)/kuberos-registry

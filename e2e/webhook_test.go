@@ -227,7 +227,7 @@ func TestMissingToken(t *testing.T) {
 
 			assert.Equal(t, []string{"nowhere-token"}, pullSecretNames(created))
 			assert.Contains(t, warnings.all(), `pull secret "nowhere-token" does not exist`)
-			assert.Contains(t, warnings.all(), "create secret docker-registry nowhere-token")
+			assert.Contains(t, warnings.all(), "token create nowhere-token --registry-url")
 			requireEvent(t, namespace, contract.ReasonSecretMissing, "nowhere-token")
 		})
 
@@ -239,7 +239,7 @@ func TestMissingToken(t *testing.T) {
 				pod("refused", "nowhere.example.com/app:v1", contract.ContainerRegistry, list))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), `pull secret "nowhere-token" does not exist`)
-			assert.Contains(t, err.Error(), "create secret docker-registry nowhere-token")
+			assert.Contains(t, err.Error(), "token create nowhere-token --registry-url")
 		})
 }
 

@@ -129,13 +129,9 @@ func (m *podMutator) createCopy(
 
 func missingMessage(namespace, name, store string) string {
 	return fmt.Sprintf("pull secret %q does not exist in namespace %s and the store %s "+
-		"holds no token of that name: add the token with "+
-		"`kubectl -n %s create secret docker-registry %s --docker-server=REGISTRY "+
-		"--docker-username=USER --docker-password=TOKEN` and "+
-		"`kubectl -n %s label secret %s %s=%s %s=%s`, or create the Secret in %s",
-		name, namespace, store, store, name, store, name,
-		contract.ManagedBy, contract.ManagedByValue, contract.Role, contract.RoleToken,
-		namespace)
+		"holds no token of that name: add it with `kuberos-registry --token-namespace %s "+
+		"token create %s --registry-url REGISTRY --user-name USER --token-stdin`, "+
+		"or create the Secret in %s", name, namespace, store, store, name, namespace)
 }
 
 func notAllowedMessage(namespace, name, store string, source *corev1.Secret) string {
