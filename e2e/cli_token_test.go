@@ -296,7 +296,7 @@ func TestCLITokenCreate(t *testing.T) {
 			file string
 			want []string
 		}{
-			{"invalid-unknown-field.yaml", []string{`unknown field "password"`}},
+			{"invalid-unknown-field.yaml", []string{`unknown field "metadata.password"`}},
 			{"invalid-kind.yaml", []string{`kind is "Secret", want RegistryToken`}},
 			{"invalid-api-version.yaml", []string{`apiVersion is "v1", want v1alpha`}},
 			{"invalid-name.yaml", []string{`name "<token name in the cluster>"`,

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
+	"github.com/kuberos-io/kuberos-registry/pkg/logging"
 	"github.com/kuberos-io/kuberos-registry/pkg/server"
 	"github.com/kuberos-io/kuberos-registry/pkg/token"
 	"github.com/kuberos-io/kuberos-registry/webhook"
@@ -71,7 +72,9 @@ func TestMain(m *testing.M) {
 func runSuite(m *testing.M) (int, error) {
 	// The webhook logs at the highest verbosity into suiteLogs, which a test scans for
 	// tokens; they reach stderr only when a test fails.
-	ctrl.SetLogger(zap.New(zap.WriteTo(suiteLogs), zap.Level(zapcore.Level(logLevel()))))
+	// The same redacting sink as the binary's.
+	ctrl.SetLogger(logging.Redact(
+		zap.New(zap.WriteTo(suiteLogs), zap.Level(zapcore.Level(logLevel())))))
 
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -145,6 +148,11 @@ func runSuite(m *testing.M) (int, error) {
 	code := m.Run()
 	if code != 0 {
 		dumpLogs()
+	}
+	if path := os.Getenv("E2E_LOG_FILE"); path != "" {
+		if err := os.WriteFile(path, []byte(suiteLogs.String()), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: failed to write E2E_LOG_FILE:", err)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

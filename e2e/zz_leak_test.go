@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kuberos-io/kuberos-registry/pkg/logging"
 )
 
 // TestTokensNeverReachTheLogs runs last (its file sorts last): it scans everything the
@@ -20,5 +22,20 @@ func TestTokensNeverReachTheLogs(t *testing.T) {
 		for _, value := range values {
 			assert.False(t, strings.Contains(logs, value), "a token value is in the logs")
 		}
+	})
+
+	t.Run("no API request or response body reaches the logs", func(t *testing.T) {
+		// client-go logs bodies as hex dumps, which a plain search cannot see through.
+		bodies := 0
+		for line := range strings.SplitSeq(suiteLogs.String(), "\n") {
+			if !strings.Contains(line, `"Request Body"`) &&
+				!strings.Contains(line, `"Response Body"`) {
+				continue
+			}
+			bodies++
+			assert.Contains(t, line, logging.Redacted)
+			assert.NotContains(t, line, "00000000", "a hex dump of a body is in the logs")
+		}
+		t.Logf("%d body log lines, all redacted", bodies)
 	})
 }

@@ -9,10 +9,12 @@ import (
 	"strconv"
 
 	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
+	"github.com/kuberos-io/kuberos-registry/pkg/logging"
 	"github.com/kuberos-io/kuberos-registry/pkg/server"
 	"github.com/kuberos-io/kuberos-registry/webhook"
 )
@@ -60,7 +62,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctrl.SetLogger(zap.New(zap.Level(level)))
+	// Every logger, client-go's too, goes through the redacting sink: at verbosity 8 and up
+	// client-go logs request bodies, which for Secrets hold registry tokens.
+	logger := logging.Redact(zap.New(zap.Level(level)))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
 	log := ctrl.Log.WithName("setup")
 
 	opts.OnMissingSecret, err = webhook.ParseMissingSecretPolicy(onMissingSecret)

@@ -60,6 +60,9 @@ const (
 	DefaultTokenNamespace = "kuberos-registry"
 	// WebhookPath is where the Pod webhook is served.
 	WebhookPath = "/mutate-v1-pod"
+	// WebhookName is the name of the Pod webhook in its configuration; the CLI looks for it
+	// to tell whether a cluster has the webhook installed.
+	WebhookName = "pods.registry.kuberos.io"
 	// FieldManager names the system in managedFields of what it writes.
 	FieldManager = "kuberos-registry"
 )

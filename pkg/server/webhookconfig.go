@@ -11,7 +11,7 @@ import (
 // Names of the webhook configuration, for installs that do not choose their own.
 const (
 	// WebhookName is the name of the Pod webhook in its configuration.
-	WebhookName = "pods.registry.kuberos.io"
+	WebhookName = contract.WebhookName
 	// DefaultConfigurationName names the MutatingWebhookConfiguration.
 	DefaultConfigurationName = "kuberos-registry"
 	// DefaultServiceName names the Service in front of the webhook.
