@@ -43,6 +43,20 @@ demo: envtest-assets ## Run the main job on a local control plane and print what
 	@echo "compiling the demo (the first time takes a minute or two)"
 	go run ./hack/demo
 
+.PHONY: manifests
+manifests: ## Render the chart into manifests/kuberos-registry.yaml and the README's values table.
+	go run ./hack/manifests
+
+.PHONY: cert-manager
+cert-manager: ## Build cert-manager's controllers, run out of cluster by the chart tests (once).
+	@bash hack/certmanager/build.sh
+
+IMAGE ?= ghcr.io/kuberos-io/kuberos-registry-webhook:$(shell awk '/^appVersion:/ {gsub(/"/, "", $$2); print $$2}' charts/kuberos-registry/Chart.yaml)
+
+.PHONY: image
+image: ## Build the webhook image (needs a Docker engine), tagged as the chart's default.
+	docker build -t $(IMAGE) .
+
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Check formatting, go vet and golangci-lint.
 	@test -z "$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*'))" || \
