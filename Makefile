@@ -27,7 +27,7 @@ envtest-assets: ## Build kube-apiserver, etcd and kubectl into bin/k8s (minutes,
 	@bash hack/tools/build-control-plane.sh
 
 .PHONY: test
-test: envtest-assets ## Run every test: unit tests and end to end against a real control plane.
+test: envtest-assets cert-manager ## Run every test: unit tests and end to end against a real control plane.
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: test-unit
@@ -35,7 +35,7 @@ test-unit: ## Run the tests that need no control plane.
 	go test -count=1 $$(go list ./... | grep -v /e2e)
 
 .PHONY: e2e
-e2e: envtest-assets ## Run the end-to-end tests only, verbosely.
+e2e: envtest-assets cert-manager ## Run the end-to-end tests only, verbosely.
 	go test -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/...
 
 .PHONY: demo

@@ -36,10 +36,7 @@ import (
 
 // TestBinary runs cmd/kuberos-registry-webhook as users run it: a process with flags.
 func TestBinary(t *testing.T) {
-	binary := filepath.Join(t.TempDir(), "kuberos-registry-webhook")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/kuberos-registry-webhook")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	binary := webhookBinary(t)
 	kubeconfig := writeKubeconfig(t)
 
 	t.Run("it serves its certificate, is ready, logs its configuration once and reloads "+

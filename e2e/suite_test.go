@@ -76,10 +76,7 @@ func runSuite(m *testing.M) (int, error) {
 	ctrl.SetLogger(logging.Redact(
 		zap.New(zap.WriteTo(suiteLogs), zap.Level(zapcore.Level(logLevel())))))
 
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join("..", "bin", "k8s")
-	}
+	assets := assetsDir()
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
 		return 0, fmt.Errorf("no kube-apiserver in %s: run `make envtest-assets` first", assets)
 	}
