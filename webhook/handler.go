@@ -59,18 +59,18 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 		admissions.WithLabelValues(resultSkipped).Inc()
 		return admission.Allowed("the Pod opted out")
 	}
-	optedIn, err := m.isOptedIn(ctx, namespace)
+	ns, err := m.optedInNamespace(ctx, namespace)
 	if err != nil {
 		admissions.WithLabelValues(resultError).Inc()
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	if !optedIn {
+	if ns == nil {
 		log.V(1).Info("skipped Pod", "reason", "namespace not opted in")
 		admissions.WithLabelValues(resultSkipped).Inc()
 		return admission.Allowed("the namespace has not opted in")
 	}
 
-	tokens, err := m.allowedTokens(ctx, namespace)
+	tokens, err := m.allowedTokens(ctx, ns)
 	if err != nil {
 		admissions.WithLabelValues(resultError).Inc()
 		return admission.Errored(http.StatusInternalServerError, err)
@@ -84,7 +84,7 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 	plan := planPatch(pod, resolved)
 
 	dryRun := req.DryRun != nil && *req.DryRun
-	warnings, err := m.ensureSecrets(ctx, namespace, pod, plan.pullSecrets, dryRun)
+	warnings, err := m.ensureSecrets(ctx, ns, pod, plan.pullSecrets, dryRun)
 	if err != nil {
 		var denial *denialError
 		if asDenial(err, &denial) {
@@ -106,25 +106,29 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 	return admission.Patched("", plan.ops...).WithWarnings(warnings...)
 }
 
-// isOptedIn reads the namespace from the cache, and from the API server when the cache does
-// not say yes: the request reached the webhook because the namespace carries the inject
-// label, so a cache that disagrees is most likely behind a namespace created a moment ago.
-func (m *podMutator) isOptedIn(ctx context.Context, name string) (bool, error) {
+// optedInNamespace returns the namespace when it opted in, and nil when it did not. It reads
+// the cache, and the API server when the cache does not say yes: the request reached the
+// webhook because the namespace carries the inject label, so a cache that disagrees is most
+// likely behind a namespace created a moment ago.
+func (m *podMutator) optedInNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	ns := &corev1.Namespace{}
 	err := m.opts.Client.Get(ctx, client.ObjectKey{Name: name}, ns)
 	if err == nil && isOptedIn(ns) {
-		return true, nil
+		return ns, nil
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("failed to read namespace %s: %w", name, err)
+		return nil, fmt.Errorf("failed to read namespace %s: %w", name, err)
 	}
 	if err := m.opts.APIReader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, nil
+			return nil, nil
 		}
-		return false, fmt.Errorf("failed to read namespace %s: %w", name, err)
+		return nil, fmt.Errorf("failed to read namespace %s: %w", name, err)
 	}
-	return isOptedIn(ns), nil
+	if !isOptedIn(ns) {
+		return nil, nil
+	}
+	return ns, nil
 }
 
 func isOptedIn(ns *corev1.Namespace) bool {
@@ -135,7 +139,7 @@ func isOptedIn(ns *corev1.Namespace) bool {
 // matching.
 func (m *podMutator) allowedTokens(
 	ctx context.Context,
-	namespace string,
+	ns *corev1.Namespace,
 ) ([]registry.Token, error) {
 	secrets, err := m.opts.Store.List(ctx)
 	if err != nil {
@@ -143,7 +147,7 @@ func (m *podMutator) allowedTokens(
 	}
 	tokens := make([]registry.Token, 0, len(secrets))
 	for i := range secrets {
-		if token.Allows(&secrets[i], namespace) {
+		if token.CanCopy(&secrets[i], ns) {
 			tokens = append(tokens, registry.Token{
 				Name:        secrets[i].Name,
 				RegistryURL: token.RegistryURL(&secrets[i]),

@@ -28,14 +28,15 @@ func asDenial(err error, target **denialError) bool { return errors.As(err, targ
 // anything else is a warning or, under Deny, a denial. On dry-run nothing is written.
 func (m *podMutator) ensureSecrets(
 	ctx context.Context,
-	namespace string,
+	ns *corev1.Namespace,
 	pod *corev1.Pod,
 	names []string,
 	dryRun bool,
 ) ([]string, error) {
+	namespace := ns.Name
 	var warnings, denials []string
 	for _, name := range names {
-		problem, err := m.ensureSecret(ctx, namespace, pod, name, dryRun)
+		problem, err := m.ensureSecret(ctx, ns, pod, name, dryRun)
 		if err != nil {
 			return nil, err
 		}
@@ -60,11 +61,12 @@ func (m *podMutator) ensureSecrets(
 // when the API server could not be asked or the copy could not be written.
 func (m *podMutator) ensureSecret(
 	ctx context.Context,
-	namespace string,
+	ns *corev1.Namespace,
 	pod *corev1.Pod,
 	name string,
 	dryRun bool,
 ) (string, error) {
+	namespace := ns.Name
 	log := logf.FromContext(ctx).WithValues("namespace", namespace, "secret", name)
 
 	// The fast path: a copy the cache already holds.
@@ -78,7 +80,7 @@ func (m *podMutator) ensureSecret(
 	if err != nil {
 		return "", err
 	}
-	if source != nil && token.Allows(source, namespace) {
+	if source != nil && token.CanCopy(source, ns) {
 		if dryRun {
 			return "", nil
 		}
@@ -92,6 +94,10 @@ func (m *podMutator) ensureSecret(
 	}
 	if !apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("failed to read Secret %s/%s: %w", namespace, name, err)
+	}
+	if source != nil && !token.NamespaceAllows(ns, name) {
+		log.Info("token not accepted by the namespace", "reason", "allowed-tokens")
+		return notAcceptedMessage(ns, name), nil
 	}
 	if source != nil {
 		log.Info("token not allowed in namespace", "reason", "allowed-namespaces")
@@ -140,4 +146,11 @@ func notAllowedMessage(namespace, name, store string, source *corev1.Secret) str
 		"to that annotation or use another token",
 		name, namespace, store, name, contract.AllowedNamespaces,
 		source.Annotations[contract.AllowedNamespaces], namespace)
+}
+
+func notAcceptedMessage(ns *corev1.Namespace, name string) string {
+	return fmt.Sprintf("pull secret %q does not exist in namespace %s and token %s may not "+
+		"be copied there: the namespace's annotation %s=%q does not include it; ask whoever "+
+		"administers the namespace to add it", name, ns.Name, name, contract.AllowedTokens,
+		ns.Annotations[contract.AllowedTokens])
 }

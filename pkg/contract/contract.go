@@ -24,6 +24,10 @@ const (
 	ContainerRegistryName = Prefix + "container-registry-name"
 	// Injected is written by the webhook: CONTAINER=REGISTRY pairs for what it resolved.
 	Injected = Prefix + "injected"
+	// AllowedTokens on a Namespace limits which tokens may be copied into it: token names or
+	// * patterns, comma-separated. Absent means every token that allows the namespace. Only
+	// whoever may edit the Namespace object can set it, not a tenant who may create Pods.
+	AllowedTokens = Prefix + "allowed-tokens"
 )
 
 // Secret keys, for tokens in the store and their copies in workload namespaces.

@@ -13,10 +13,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
@@ -52,6 +55,8 @@ func (r *TokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("token-copies").
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsFor)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.requestsForNamespace),
+			builder.WithPredicates(allowedTokensChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 }
@@ -72,6 +77,38 @@ func (r *TokenReconciler) requestsFor(_ context.Context, obj client.Object) []re
 		}}}
 	}
 	return nil
+}
+
+// allowedTokensChanged passes namespace updates that change the allowed-tokens annotation.
+var allowedTokensChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[contract.AllowedTokens] !=
+			e.ObjectNew.GetAnnotations()[contract.AllowedTokens]
+	},
+}
+
+// requestsForNamespace maps a namespace whose allowed tokens changed to its copies.
+func (r *TokenReconciler) requestsForNamespace(
+	ctx context.Context,
+	obj client.Object,
+) []reconcile.Request {
+	list := &corev1.SecretList{}
+	err := r.Client.List(ctx, list, client.InNamespace(obj.GetName()), client.MatchingLabels{
+		contract.ManagedBy: contract.ManagedByValue, contract.Role: contract.RoleMirror,
+	})
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "failed to list the copies of a namespace",
+			"namespace", obj.GetName())
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		requests = append(requests, r.requestsFor(ctx, &list.Items[i])...)
+	}
+	return requests
 }
 
 // Reconcile syncs all copies of a token, or one copy.
@@ -166,6 +203,9 @@ func (r *TokenReconciler) syncOne(
 	if source == nil || !token.Allows(source, namespace) {
 		return nil
 	}
+	if accepts, err := r.namespaceAccepts(ctx, namespace, name); err != nil || !accepts {
+		return err
+	}
 	referenced, err := r.isReferenced(ctx, namespace, name)
 	if err != nil || !referenced {
 		return err
@@ -188,9 +228,19 @@ func (r *TokenReconciler) syncCopy(
 	source *corev1.Secret,
 ) (bool, error) {
 	log := logf.FromContext(ctx).WithValues("namespace", copied.Namespace, "secret", copied.Name)
-	if source == nil || !token.Allows(source, copied.Namespace) {
+	accepts := true
+	if source != nil {
+		var err error
+		if accepts, err = r.namespaceAccepts(ctx, copied.Namespace, source.Name); err != nil {
+			return false, err
+		}
+	}
+	if source == nil || !token.Allows(source, copied.Namespace) || !accepts {
 		reason := "token deleted"
-		if source != nil {
+		switch {
+		case source != nil && !accepts:
+			reason = "the namespace does not accept the token"
+		case source != nil:
 			reason = "namespace no longer allowed"
 		}
 		// Deleting with the read UID and version only removes the copy that was checked.
@@ -239,6 +289,28 @@ func (r *TokenReconciler) replace(ctx context.Context, old, want *corev1.Secret)
 		return false, fmt.Errorf("failed to replace Secret %s/%s: %w", old.Namespace, old.Name, err)
 	}
 	return false, nil
+}
+
+// namespaceAccepts reports whether the namespace's allowed-tokens annotation accepts the
+// token. A namespace that is gone accepts nothing.
+func (r *TokenReconciler) namespaceAccepts(
+	ctx context.Context,
+	namespace, tokenName string,
+) (bool, error) {
+	ns := &corev1.Namespace{}
+	err := r.Client.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+	if apierrors.IsNotFound(err) {
+		// The cache may be behind a namespace created a moment ago: ask the API server
+		// before deleting anything on its word.
+		err = r.APIReader.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+	}
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("failed to read namespace %s: %w", namespace, err)
+	}
+	return token.NamespaceAllows(ns, tokenName), nil
 }
 
 // isInStep reports whether the copy has the token's type, data and registry URL.

@@ -17,9 +17,33 @@ func Allows(token *corev1.Secret, namespace string) bool {
 	if !ok {
 		return true
 	}
-	for _, pattern := range AllowedPatterns(value) {
-		// path.Match only fails on a malformed pattern, which then allows nothing.
-		if matched, _ := path.Match(pattern, namespace); matched {
+	return matchesAny(AllowedPatterns(value), namespace)
+}
+
+// NamespaceAllows reports whether the namespace accepts copies of the named token. A
+// namespace without the allowed-tokens annotation accepts every token; otherwise the token's
+// name must equal one of the comma-separated names or match one of its * patterns.
+func NamespaceAllows(ns *corev1.Namespace, tokenName string) bool {
+	if ns == nil {
+		return true
+	}
+	value, ok := ns.Annotations[contract.AllowedTokens]
+	if !ok {
+		return true
+	}
+	return matchesAny(AllowedPatterns(value), tokenName)
+}
+
+// CanCopy reports whether the token may be copied into the namespace: the token allows the
+// namespace and the namespace accepts the token.
+func CanCopy(token *corev1.Secret, ns *corev1.Namespace) bool {
+	return Allows(token, ns.Name) && NamespaceAllows(ns, token.Name)
+}
+
+func matchesAny(patterns []string, name string) bool {
+	for _, pattern := range patterns {
+		// path.Match only fails on a malformed pattern, which then matches nothing.
+		if matched, _ := path.Match(pattern, name); matched {
 			return true
 		}
 	}
