@@ -27,7 +27,7 @@ envtest-assets: ## Build kube-apiserver, etcd and kubectl into bin/k8s (minutes,
 	@bash hack/tools/build-control-plane.sh
 
 .PHONY: test
-test: envtest-assets cert-manager ## Run every test: unit tests and end to end against a real control plane.
+test: envtest-assets cert-manager registry ## Run every test: unit tests and end to end against a real control plane.
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: test-unit
@@ -35,7 +35,7 @@ test-unit: ## Run the tests that need no control plane.
 	go test -count=1 $$(go list ./... | grep -v /e2e)
 
 .PHONY: e2e
-e2e: envtest-assets cert-manager ## Run the end-to-end tests only, verbosely.
+e2e: envtest-assets cert-manager registry ## Run the end-to-end tests only, verbosely.
 	go test -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/...
 
 .PHONY: demo
@@ -50,6 +50,14 @@ manifests: ## Render the chart into manifests/kuberos-registry.yaml and the READ
 .PHONY: cert-manager
 cert-manager: ## Build cert-manager's controllers, run out of cluster by the chart tests (once).
 	@bash hack/certmanager/build.sh
+
+.PHONY: registry
+registry: ## Build the CNCF Distribution registry v3.1.2 into bin/, for the registry tests (once).
+	@bash hack/tools/build-registry.sh
+
+.PHONY: bench
+bench: envtest-assets ## Measure speed, scale and memory; write BENCHMARKS.md and bench/.
+	@bash hack/bench/run.sh
 
 IMAGE ?= ghcr.io/kuberos-io/kuberos-registry-webhook:$(shell awk '/^appVersion:/ {gsub(/"/, "", $$2); print $$2}' charts/kuberos-registry/Chart.yaml)
 
