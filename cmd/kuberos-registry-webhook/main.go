@@ -52,6 +52,13 @@ func run(args []string) error {
 		"address of /healthz and /readyz; 0 turns them off")
 	fs.BoolVar(&opts.LeaderElect, "leader-elect", false,
 		"elect a leader so the controllers run on one replica; every replica serves the webhook")
+	fs.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration",
+		server.DefaultLeaseDuration, "how long a lease lasts before another replica may take it")
+	fs.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline",
+		server.DefaultRenewDeadline,
+		"how long the leader keeps trying to renew (an API server outage it survives)")
+	fs.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", server.DefaultRetryPeriod,
+		"how often leader election is tried")
 	fs.StringVar(&logLevel, "log-level", "info",
 		"log verbosity: error, info, debug (every Pod decision), or a number (5: every request)")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +104,8 @@ func run(args []string) error {
 		"metricsBindAddress", opts.MetricsBindAddress,
 		"healthProbeBindAddress", opts.HealthProbeBindAddress,
 		"leaderElect", opts.LeaderElect,
+		"leaseDuration", opts.LeaseDuration,
+		"renewDeadline", opts.RenewDeadline,
 		"logLevel", logLevel)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

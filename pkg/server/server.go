@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -46,7 +47,21 @@ type Options struct {
 	HealthProbeBindAddress string
 	// LeaderElect makes the reconcilers run on one replica at a time.
 	LeaderElect bool
+	// LeaseDuration, RenewDeadline and RetryPeriod time the leader election; zero means
+	// DefaultLeaseDuration, DefaultRenewDeadline and DefaultRetryPeriod.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
+
+// Leader election timing. A leader that cannot renew its lease within the renew deadline
+// stops, and with it the process: client-go's defaults (15 s, 10 s, 2 s) end the webhook on
+// any API server outage longer than 10 s, such as a control-plane restart. These defaults
+// ride out outages up to 40 s, at the price of a failover of up to 60 s when a leader dies,
+// which only delays copies catching up with a rotation; every replica keeps serving Pods.
+const (
+	DefaultLeaseDuration = 60 * time.Second
+	DefaultRenewDeadline = 40 * time.Second
+	DefaultRetryPeriod   = 5 * time.Second
+)
 
 // serviceAccountNamespace is where the kubelet mounts the namespace the Pod runs in.
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -71,6 +86,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if opts.TokenNamespace == "" {
 		opts.TokenNamespace = DefaultTokenNamespace()
 	}
+	opts.LeaseDuration = orDefault(opts.LeaseDuration, DefaultLeaseDuration)
+	opts.RenewDeadline = orDefault(opts.RenewDeadline, DefaultRenewDeadline)
+	opts.RetryPeriod = orDefault(opts.RetryPeriod, DefaultRetryPeriod)
 	var cluster []registry.Entry
 	if opts.ConfigFile != "" {
 		config, err := registry.LoadConfig(opts.ConfigFile)
@@ -98,6 +116,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		LeaderElection:          opts.LeaderElect,
 		LeaderElectionID:        "kuberos-registry-controllers",
 		LeaderElectionNamespace: opts.TokenNamespace,
+		LeaseDuration:           &opts.LeaseDuration,
+		RenewDeadline:           &opts.RenewDeadline,
+		RetryPeriod:             &opts.RetryPeriod,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the manager: %w", err)
@@ -141,3 +162,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
