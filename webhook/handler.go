@@ -70,12 +70,18 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 		return admission.Allowed("the namespace has not opted in")
 	}
 
-	tokens, err := m.allowedTokens(ctx, ns)
-	if err != nil {
-		admissions.WithLabelValues(resultError).Inc()
-		return admission.Errored(http.StatusInternalServerError, err)
+	// The store is listed only when a container falls back to matching its image.
+	var listErr error
+	tokens := func() ([]registry.Token, error) {
+		tokens, err := m.allowedTokens(ctx, ns)
+		listErr = err
+		return tokens, err
 	}
-	resolved, err := registry.Resolve(pod, m.opts.Cluster, tokens)
+	resolved, err := registry.ResolveLazily(pod, m.opts.Cluster, tokens)
+	if listErr != nil {
+		admissions.WithLabelValues(resultError).Inc()
+		return admission.Errored(http.StatusInternalServerError, listErr)
+	}
 	if err != nil {
 		log.Info("denied Pod", "reason", err.Error())
 		admissions.WithLabelValues(resultDenied).Inc()

@@ -1,12 +1,14 @@
 package webhook
 
 import (
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
 	"github.com/kuberos-io/kuberos-registry/pkg/registry"
@@ -57,16 +59,28 @@ func planPatch(pod *corev1.Pod, resolved []registry.Container) plan {
 
 	p.injected = injectedValue(resolved)
 	if p.injected != "" && pod.Annotations[contract.Injected] != p.injected {
-		// An empty map may be absent from the Pod's JSON: add the whole map then.
-		if len(pod.Annotations) == 0 {
+		// An empty map may be absent from the Pod's JSON: add the whole map then. Empty
+		// metadata may be absent too (the API server always sends it, other callers may
+		// not): add it whole, which loses nothing that is there.
+		switch {
+		case isEmptyMetadata(pod.ObjectMeta):
+			value := map[string]map[string]string{"annotations": {contract.Injected: p.injected}}
+			p.ops = append(p.ops, jsonpatch.NewOperation("add", "/metadata", value))
+		case len(pod.Annotations) == 0:
 			value := map[string]string{contract.Injected: p.injected}
 			p.ops = append(p.ops, jsonpatch.NewOperation("add", "/metadata/annotations", value))
-		} else {
+		default:
 			path := "/metadata/annotations/" + escapePointer(contract.Injected)
 			p.ops = append(p.ops, jsonpatch.NewOperation("add", path, p.injected))
 		}
 	}
 	return p
+}
+
+// isEmptyMetadata reports whether the Pod's JSON may lack metadata: absent, null and {} all
+// decode to the zero ObjectMeta.
+func isEmptyMetadata(meta metav1.ObjectMeta) bool {
+	return reflect.DeepEqual(meta, metav1.ObjectMeta{})
 }
 
 // pullSecrets returns the Pod's own pull secrets without empty names (KubeROS writes

@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -60,7 +61,7 @@ func (s source) item(i int, name string) string {
 	if name == "" {
 		return fmt.Sprintf("%s[%d]", s.list, i)
 	}
-	return fmt.Sprintf("%s[%d] (name %q)", s.list, i, name)
+	return fmt.Sprintf("%s[%d] (name %s)", s.list, i, quote(name))
 }
 
 // listExample is how a valid list reads, for hints.
@@ -69,8 +70,14 @@ const listExample = `"- {name: default, imagePullSecretName: my-registry-token}"
 // ParseEntries parses the value of the Pod annotation contract.ContainerRegistry, a YAML or
 // JSON list of entries, and validates every entry. An empty value is an empty list.
 func ParseEntries(value string) ([]Entry, error) {
+	if err := checkSize(contract.ContainerRegistry, value); err != nil {
+		return nil, fmt.Errorf("%w; for example %s", err, listExample)
+	}
 	if strings.TrimSpace(value) == "" {
 		return nil, nil
+	}
+	if items, ok := parseJSONList(value); ok {
+		return decodeEntries(items, annotationSource)
 	}
 
 	var raw any
@@ -112,8 +119,10 @@ func decodeEntries(raw any, src source) ([]Entry, error) {
 	return entries, nil
 }
 
-// decodeEntry decodes one item of a list strictly: a mapping with known fields of the right
-// types.
+// decodeEntry decodes one item of a list strictly: a mapping with known fields whose values
+// are strings. A number or a boolean is refused rather than converted: YAML would turn
+// `name: 1.0` into "1" and a long number into an exponent, so the name matched would not be
+// the name written.
 func decodeEntry(item any, i int, src source) (Entry, error) {
 	fields, ok := item.(map[string]any)
 	if !ok {
@@ -121,44 +130,53 @@ func decodeEntry(item any, i int, src source) (Entry, error) {
 			"for example %s", src.item(i, ""), kindOf(item), listExample)
 	}
 	name, _ := fields["name"].(string) // only for messages; a wrong type is reported below
+	values := make(map[string]string, len(fields))
 	for _, key := range sortedKeys(fields) {
 		if !entryFields[key] {
-			return Entry{}, src.errorf("%s has an unknown field %q; the fields are name, "+
-				"imagePullSecretName and imagePullPolicy", src.item(i, name), key)
+			return Entry{}, src.errorf("%s has an unknown field %s; the fields are name, "+
+				"imagePullSecretName and imagePullPolicy", src.item(i, name), quote(key))
+		}
+		switch value := fields[key].(type) {
+		case string:
+			values[key] = value
+		case nil: // an empty field, as if it were absent
+		default:
+			return Entry{}, src.errorf("failed to read %s: field %s is %s, not a string; every "+
+				"field is a string, quote it, for example %s", src.item(i, name), key,
+				kindOf(value),
+				`"- {name: '2024', imagePullSecretName: my-registry-token}"`)
 		}
 	}
-
-	data, err := json.Marshal(fields)
-	if err != nil {
-		return Entry{}, src.errorf("failed to read %s: %v", src.item(i, name), err)
-	}
-	var entry Entry
-	if err := yaml.UnmarshalStrict(data, &entry); err != nil {
-		return Entry{}, src.errorf("failed to read %s: %v; every field is a string, for "+
-			"example %s", src.item(i, name), err, listExample)
-	}
-	return entry, nil
+	return Entry{
+		Name:                values["name"],
+		ImagePullSecretName: values["imagePullSecretName"],
+		ImagePullPolicy:     corev1.PullPolicy(values["imagePullPolicy"]),
+	}, nil
 }
 
 // validateEntry checks one entry for what resolution and the kubelet need.
 func validateEntry(entry Entry, i int, src source) error {
-	item := src.item(i, entry.Name)
+	// item is only written into errors: build it only for one.
+	item := func() string { return src.item(i, entry.Name) }
 	switch {
 	case entry.Name == "":
-		return src.errorf("%s has no name; add one, for example %q", item, "name: default")
+		return src.errorf("%s has no name; add one, for example %q", item(), "name: default")
 	case !isValidRegistryName(entry.Name):
 		return src.errorf("%s: a registry name has no whitespace, '=' or ','; rename it, "+
-			"for example %q", item, "name: second-registry")
+			"for example %q", item(), "name: second-registry")
 	case entry.ImagePullSecretName == "":
 		return src.errorf("%s has no imagePullSecretName; add the Secret to pull with, for "+
-			"example %q", item, "imagePullSecretName: kuberos-registry-token-default")
+			"example %q", item(), "imagePullSecretName: kuberos-registry-token-default")
 	}
 	if msgs := validation.IsDNS1123Subdomain(entry.ImagePullSecretName); len(msgs) > 0 {
-		return src.errorf("%s: imagePullSecretName %q is not a valid Secret name (%s); "+
-			"rename it, for example %q", item, entry.ImagePullSecretName,
+		return src.errorf("%s: imagePullSecretName %s is not a valid Secret name (%s); "+
+			"rename it, for example %q", item(), quote(entry.ImagePullSecretName),
 			strings.Join(msgs, "; "), "imagePullSecretName: my-registry-token")
 	}
-	return validatePolicy(entry.ImagePullPolicy, item, src)
+	if entry.ImagePullPolicy == "" || slices.Contains(allowedPolicies, entry.ImagePullPolicy) {
+		return nil
+	}
+	return validatePolicy(entry.ImagePullPolicy, item(), src)
 }
 
 // validatePolicy accepts an empty policy and the three the kubelet knows.
@@ -171,8 +189,8 @@ func validatePolicy(policy corev1.PullPolicy, item string, src source) error {
 			return nil
 		}
 	}
-	return src.errorf("%s: imagePullPolicy %q is not valid; use Always, IfNotPresent or "+
-		"Never, for example %q", item, policy, "imagePullPolicy: IfNotPresent")
+	return src.errorf("%s: imagePullPolicy %s is not valid; use Always, IfNotPresent or "+
+		"Never, for example %q", item, quote(string(policy)), "imagePullPolicy: IfNotPresent")
 }
 
 // isValidRegistryName reports whether a registry name can be written in

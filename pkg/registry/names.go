@@ -28,6 +28,9 @@ const namesHint = `write NAME, or CONTAINER=NAME pairs separated by commas with 
 // registry names is ignored. An empty value gives the zero Names.
 func ParseNames(value string) (Names, error) {
 	var names Names
+	if err := checkSize(contract.ContainerRegistryName, value); err != nil {
+		return Names{}, fmt.Errorf("%w; %s", err, namesHint)
+	}
 	if strings.TrimSpace(value) == "" {
 		return names, nil
 	}
@@ -44,8 +47,8 @@ func ParseNames(value string) (Names, error) {
 				return Names{}, err
 			}
 			if names.Bare != "" {
-				return Names{}, namesErrorf("two bare names, %q and %q; give one bare name "+
-					"and name the other containers in pairs", names.Bare, item)
+				return Names{}, namesErrorf("two bare names, %s and %s; give one bare name "+
+					"and name the other containers in pairs", quote(names.Bare), quote(item))
 			}
 			names.Bare = item
 			continue
@@ -54,18 +57,18 @@ func ParseNames(value string) (Names, error) {
 		container, name = strings.TrimSpace(container), strings.TrimSpace(name)
 		switch {
 		case strings.Contains(name, "="):
-			return Names{}, namesErrorf("item %q has more than one '='", item)
+			return Names{}, namesErrorf("item %s has more than one '='", quote(item))
 		case container == "":
-			return Names{}, namesErrorf("item %q has no container name before '='", item)
+			return Names{}, namesErrorf("item %s has no container name before '='", quote(item))
 		case name == "":
-			return Names{}, namesErrorf("item %q has no registry name after '='", item)
+			return Names{}, namesErrorf("item %s has no registry name after '='", quote(item))
 		}
 		if err := checkRegistryName(name, i); err != nil {
 			return Names{}, err
 		}
 		if _, ok := names.PerContainer[container]; ok {
-			return Names{}, namesErrorf("container %q is named twice; give it one registry "+
-				"name", container)
+			return Names{}, namesErrorf("container %s is named twice; give it one registry "+
+				"name", quote(container))
 		}
 		if names.PerContainer == nil {
 			names.PerContainer = make(map[string]string)
@@ -92,7 +95,7 @@ func (n Names) For(container string) (name string, explicit bool) {
 // reach here, they separate items.
 func checkRegistryName(name string, i int) error {
 	if !isValidRegistryName(name) {
-		return namesErrorf("item %d: registry name %q contains whitespace", i+1, name)
+		return namesErrorf("item %d: registry name %s contains whitespace", i+1, quote(name))
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package registry
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -39,8 +38,14 @@ type foundEntry struct {
 type resolver struct {
 	names   Names
 	entries map[string]foundEntry
-	tokens  []Token
+	source  TokenSource
+	// tokens are the source's tokens once read; read is true from then on.
+	tokens []Token
+	read   bool
 }
+
+// TokenSource returns the tokens allowed in the Pod's namespace.
+type TokenSource func() ([]Token, error)
 
 // Resolve resolves every init container and container of the Pod, init containers first,
 // each list in order (DESIGN.md, "Resolution, per container"):
@@ -58,6 +63,14 @@ type resolver struct {
 // annotations, container names and images, so it gives the same result for a Pod it has
 // already been applied to.
 func Resolve(pod *corev1.Pod, cluster []Entry, tokens []Token) ([]Container, error) {
+	return ResolveLazily(pod, cluster, func() ([]Token, error) { return tokens, nil })
+}
+
+// ResolveLazily is Resolve with the tokens read from the source only when a container needs
+// them (rule 4), at most once. A Pod whose containers all resolve by name, as those of a
+// KubeROS deployment with a containerRegistry list do, never lists the store. An error of the
+// source is returned as it is.
+func ResolveLazily(pod *corev1.Pod, cluster []Entry, tokens TokenSource) ([]Container, error) {
 	if pod == nil {
 		return nil, fmt.Errorf("failed to resolve registries: no Pod")
 	}
@@ -77,7 +90,10 @@ func Resolve(pod *corev1.Pod, cluster []Entry, tokens []Token) ([]Container, err
 	}
 	for _, list := range lists {
 		for i, c := range list.containers {
-			fieldPath := fmt.Sprintf("%s[%d] (container %q)", list.field, i, c.Name)
+			// The field path is only written into errors: build it only for one.
+			fieldPath := func() string {
+				return fmt.Sprintf("%s[%d] (container %s)", list.field, i, quote(c.Name))
+			}
 			container, ok, err := r.resolveContainer(c, fieldPath)
 			if err != nil {
 				return nil, err
@@ -93,7 +109,7 @@ func Resolve(pod *corev1.Pod, cluster []Entry, tokens []Token) ([]Container, err
 
 // newResolver parses the Pod's annotations, checks that every pair names one of its
 // containers, and indexes the entries by name, the Pod's over the cluster's.
-func newResolver(pod *corev1.Pod, cluster []Entry, tokens []Token) (*resolver, error) {
+func newResolver(pod *corev1.Pod, cluster []Entry, tokens TokenSource) (*resolver, error) {
 	podEntries, err := ParseEntries(pod.Annotations[contract.ContainerRegistry])
 	if err != nil {
 		return nil, err
@@ -115,21 +131,21 @@ func newResolver(pod *corev1.Pod, cluster []Entry, tokens []Token) (*resolver, e
 	for i, entry := range podEntries {
 		entries[entry.Name] = foundEntry{entry: entry, src: annotationSource, index: i}
 	}
-	return &resolver{names: names, entries: entries, tokens: tokens}, nil
+	return &resolver{names: names, entries: entries, source: tokens}, nil
 }
 
 // resolveContainer applies the rules to one container. It returns false for a container left
 // alone.
 func (r *resolver) resolveContainer(
 	c corev1.Container,
-	fieldPath string,
+	fieldPath func() string,
 ) (Container, bool, error) {
 	name, explicit := r.names.For(c.Name)
 
 	found, ok := r.entries[name]
 	if ok {
 		if err := validateEntry(found.entry, found.index, found.src); err != nil {
-			return Container{}, false, fmt.Errorf("%s: %w", fieldPath, err)
+			return Container{}, false, fmt.Errorf("%s: %w", fieldPath(), err)
 		}
 		return Container{
 			Name:     c.Name,
@@ -139,9 +155,16 @@ func (r *resolver) resolveContainer(
 		}, true, nil
 	}
 	if explicit {
-		return Container{}, false, r.unknownNameError(fieldPath, name)
+		return Container{}, false, r.unknownNameError(fieldPath(), name)
 	}
 
+	if !r.read {
+		tokens, err := r.source()
+		if err != nil {
+			return Container{}, false, err
+		}
+		r.tokens, r.read = tokens, true
+	}
 	token, ok := MatchImage(c.Image, r.tokens)
 	if !ok {
 		return Container{}, false, nil
@@ -158,11 +181,15 @@ func (r *resolver) unknownNameError(fieldPath, name string) error {
 	}
 	sort.Strings(existing)
 
-	return fmt.Errorf("%s: registry name %q from annotation %s is neither in the "+
+	example := "- {name: " + name + ", imagePullSecretName: my-registry-token}"
+	if len(name) > maxQuotedBytes {
+		example = "- {name: second-registry, imagePullSecretName: my-registry-token}"
+	}
+	return fmt.Errorf("%s: registry name %s from annotation %s is neither in the "+
 		"containerRegistry list of annotation %s nor in the cluster registries; the names "+
 		"that exist are %s; name one of them, or add an entry, for example "+
-		"%q", fieldPath, name, contract.ContainerRegistryName, contract.ContainerRegistry,
-		listOrNone(existing), "- {name: "+name+", imagePullSecretName: my-registry-token}")
+		"%q", fieldPath, quote(name), contract.ContainerRegistryName, contract.ContainerRegistry,
+		listOrNone(existing), example)
 }
 
 // checkPairs rejects a pair that names a container the Pod does not have: a misspelt
@@ -186,21 +213,13 @@ func checkPairs(pod *corev1.Pod, names Names) error {
 		if has[container] {
 			continue
 		}
-		example := "CONTAINER=" + names.PerContainer[container]
+		example := "CONTAINER=" + shortName(names.PerContainer[container])
 		if len(podContainers) > 0 {
-			example = podContainers[0] + "=" + names.PerContainer[container]
+			example = shortName(podContainers[0]) + "=" + shortName(names.PerContainer[container])
 		}
-		return fmt.Errorf("annotation %s: container %q is not in the Pod; the Pod's "+
+		return fmt.Errorf("annotation %s: container %s is not in the Pod; the Pod's "+
 			"containers are %s; name one of them, for example %q",
-			contract.ContainerRegistryName, container, listOrNone(podContainers), example)
+			contract.ContainerRegistryName, quote(container), listOrNone(podContainers), example)
 	}
 	return nil
-}
-
-// listOrNone writes names separated by commas, or "none".
-func listOrNone(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }
