@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -158,21 +159,38 @@ func (r *TokenReconciler) syncAll(ctx context.Context, name string, source *core
 	if err != nil {
 		return fmt.Errorf("failed to list the copies of token %s: %w", name, err)
 	}
-	var errs []error
-	kept := 0
+	// Copies are independent: a bounded pool writes them in parallel, so that a rotation
+	// reaches a thousand namespaces in seconds rather than one API round trip after another.
+	var (
+		mu   sync.Mutex
+		errs []error
+		kept int
+		wg   sync.WaitGroup
+		next = make(chan *corev1.Secret)
+	)
+	for range syncWorkers {
+		wg.Go(func() {
+			for copied := range next {
+				deleted, err := r.syncCopy(ctx, copied, source)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				if !deleted {
+					kept++
+				}
+				mu.Unlock()
+			}
+		})
+	}
 	for i := range list.Items {
 		copied := &list.Items[i]
-		if copied.Namespace == r.TokenNamespace || copied.Name != name {
-			continue
-		}
-		deleted, err := r.syncCopy(ctx, copied, source)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if !deleted {
-			kept++
+		if copied.Namespace != r.TokenNamespace && copied.Name == name {
+			next <- copied
 		}
 	}
+	close(next)
+	wg.Wait()
 	if source == nil {
 		copies.DeleteLabelValues(name)
 	} else {
@@ -180,6 +198,9 @@ func (r *TokenReconciler) syncAll(ctx context.Context, name string, source *core
 	}
 	return errors.Join(errs...)
 }
+
+// syncWorkers bounds the copies one token sync writes at once.
+const syncWorkers = 8
 
 // syncOne brings the copy in the namespace in step, and recreates it when it was deleted
 // while Pods of the namespace still reference it.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -99,13 +100,19 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			// Only the Secrets the system owns are cached: tokens and copies. Any other
-			// Secret is read live when needed, so the cache stays small on busy clusters.
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(map[string]string{
-				contract.ManagedBy: contract.ManagedByValue,
-			})},
-		}},
+		Cache: cache.Options{
+			// Nothing reads managedFields; on 10,000 objects they are megabytes.
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				// Only the Secrets the system owns are cached: tokens and copies. Any other
+				// Secret is read live when needed, so the cache stays small on busy clusters.
+				&corev1.Secret{}: {Label: labels.SelectorFromSet(map[string]string{
+					contract.ManagedBy: contract.ManagedByValue,
+				})},
+				// Namespaces keep only what the system reads and patches.
+				&corev1.Namespace{}: {Transform: trimNamespace},
+			},
+		},
 		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
 			Host:    opts.Host,
 			Port:    opts.Port,
@@ -162,6 +169,40 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// trimNamespace keeps of a cached namespace its identity and the contract's keys: the
+// webhook reads the inject and allowed-tokens annotations, the controller patches the inject
+// label with a merge patch, which only sends what it changes.
+func trimNamespace(obj any) (any, error) {
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:              ns.Name,
+		UID:               ns.UID,
+		ResourceVersion:   ns.ResourceVersion,
+		DeletionTimestamp: ns.DeletionTimestamp,
+		Labels:            keep(ns.Labels, contract.Inject),
+		Annotations:       keep(ns.Annotations, contract.Inject, contract.AllowedTokens),
+	}}
+	trimmed.Status.Phase = ns.Status.Phase
+	return trimmed, nil
+}
+
+// keep returns the entries of m with the given keys, or nil when there are none.
+func keep(m map[string]string, keys ...string) map[string]string {
+	var out map[string]string
+	for _, key := range keys {
+		if value, ok := m[key]; ok {
+			if out == nil {
+				out = make(map[string]string, len(keys))
+			}
+			out[key] = value
+		}
+	}
+	return out
+}
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
