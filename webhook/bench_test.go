@@ -160,3 +160,71 @@ func BenchmarkDecodeEncodeFloor(b *testing.B) {
 		encodeResponse(b, resp)
 	}
 }
+
+// cacheReads is a client whose reads copy objects out of memory, as controller-runtime's
+// informer cache does (a deep copy per Get), instead of the fake client's JSON round trip.
+// The deployed webhook reads namespaces and its own Secrets from that cache.
+type cacheReads struct {
+	client.Client
+	namespaces map[string]*corev1.Namespace
+	secrets    map[client.ObjectKey]*corev1.Secret
+}
+
+func (c *cacheReads) Get(
+	ctx context.Context,
+	key client.ObjectKey,
+	obj client.Object,
+	opts ...client.GetOption,
+) error {
+	switch out := obj.(type) {
+	case *corev1.Namespace:
+		if ns, ok := c.namespaces[key.Name]; ok {
+			ns.DeepCopyInto(out)
+			return nil
+		}
+	case *corev1.Secret:
+		if s, ok := c.secrets[key]; ok {
+			s.DeepCopyInto(out)
+			return nil
+		}
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+// BenchmarkHandleKubeROSPodCachedReads is BenchmarkHandleKubeROSPod with reads served the
+// way the informer cache serves them: the handler's own cost as deployed.
+func BenchmarkHandleKubeROSPodCachedReads(b *testing.B) {
+	logf.SetLogger(logr.Discard())
+	body := benchReview(b)
+	reads := &cacheReads{
+		namespaces: map[string]*corev1.Namespace{podNamespace: namespace(podNamespace, true)},
+		secrets:    map[client.ObjectKey]*corev1.Secret{},
+	}
+	var objects []client.Object
+	for _, name := range []string{tokenName, benchSecondToken} {
+		source := registryToken(name, "")
+		copied := token.NewCopy(source, podNamespace)
+		reads.secrets[client.ObjectKeyFromObject(source)] = source
+		reads.secrets[client.ObjectKeyFromObject(copied)] = copied
+		objects = append(objects, source, copied)
+	}
+	reads.Client = fake.NewClientBuilder().WithObjects(objects...).Build()
+	handler := NewPodMutator(Options{Client: reads, Store: token.NewStore(reads, reads,
+		storeNamespace)})
+	ctx := context.Background()
+	if resp := handler.Handle(ctx, decodeReview(b, body)); !resp.Allowed ||
+		len(resp.Patches) == 0 {
+		b.Fatalf("the benchmark Pod was not patched: %+v", resp.Result)
+	}
+
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		req := decodeReview(b, body)
+		resp := handler.Handle(ctx, req)
+		if err := resp.Complete(req); err != nil {
+			b.Fatal(err)
+		}
+		encodeResponse(b, resp)
+	}
+}
