@@ -26,9 +26,24 @@ build: ## Build the webhook and the CLI into bin/.
 envtest-assets: ## Build kube-apiserver, etcd and kubectl into bin/k8s (minutes, once).
 	@bash hack/tools/build-control-plane.sh
 
+# FUZZTIME bounds each fuzz target of `make fuzz`; `make test` fuzzes each for FUZZTIME_TEST.
+FUZZTIME ?= 60s
+FUZZTIME_TEST ?= 5s
+FUZZ_TARGETS := ./pkg/registry/:FuzzParseEntries ./pkg/registry/:FuzzParseNames \
+	./webhook/:FuzzHandle
+
 .PHONY: test
 test: envtest-assets cert-manager registry ## Run every test: unit tests and end to end against a real control plane.
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
+
+.PHONY: fuzz
+fuzz: ## Fuzz both annotation parsers and the handler, FUZZTIME (60s) each.
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "fuzzing $$name in $$pkg for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane.
@@ -83,9 +98,11 @@ fmt: ## Format the code with gofmt.
 	gofmt -w $$(find . -name '*.go' -not -path './bin/*')
 
 .PHONY: tidy
-tidy: ## Tidy both go.mod files.
+tidy: ## Tidy every go.mod: the main module and the tool modules under hack/.
 	go mod tidy
 	cd hack/tools && go mod tidy
+	cd hack/certmanager && go mod tidy
+	cd hack/bench && go mod tidy
 
 .PHONY: clean
 clean: ## Remove built binaries (bin/k8s is kept: it takes minutes to rebuild).
