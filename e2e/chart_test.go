@@ -60,9 +60,16 @@ func TestChartInstall(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, env.Stop()) })
 	cs := kubernetes.NewForConfigOrDie(cfg)
-	kubeconfig := kubeconfigFor(t, env)
+	kubeconfig := kubeconfigFor(t, env, envtest.User{Name: "chart-admin",
+		Groups: []string{"system:masters"}})
 	release := chart.ReleaseName
 	ns := chart.ReleaseNamespace
+	// The webhook runs as the chart's service account, so that the chart's RBAC, not an
+	// administrator's rights, is what lets it work.
+	serviceAccount := kubeconfigFor(t, env, envtest.User{
+		Name:   "system:serviceaccount:" + ns + ":" + release,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns},
+	})
 
 	t.Run("the chart installs through the Helm SDK and the API server accepts every object",
 		func(t *testing.T) {
@@ -122,7 +129,8 @@ func TestChartInstall(t *testing.T) {
 					serving.Data[name], 0o600))
 			}
 			port, health := freePort(t), freePort(t)
-			logs := startBinary(t, webhookBinary(t), "--kubeconfig", kubeconfig,
+			logs := startBinary(t, webhookBinary(t), "--kubeconfig", serviceAccount,
+				"--leader-elect",
 				"--cert-dir", certDir, "--port", strconv.Itoa(port),
 				"--token-namespace", ns, "--metrics-bind-address", "0",
 				"--health-probe-bind-address", "127.0.0.1:"+strconv.Itoa(health))
@@ -168,6 +176,8 @@ func TestChartInstall(t *testing.T) {
 				require.NoError(t, err, "the copy exists when the create call returns")
 				assert.Equal(t, secret.Data, copied.Data)
 			}
+			assert.Empty(t, logs.lines("forbidden"),
+				"the chart's RBAC refused the webhook something")
 		})
 }
 
@@ -255,14 +265,13 @@ func certManagerCRDs(t *testing.T) string {
 	return filepath.Join(strings.TrimSpace(string(out)), "deploy", "crds")
 }
 
-func kubeconfigFor(t *testing.T, env *envtest.Environment) string {
+func kubeconfigFor(t *testing.T, env *envtest.Environment, u envtest.User) string {
 	t.Helper()
-	user, err := env.AddUser(envtest.User{Name: "chart-admin",
-		Groups: []string{"system:masters"}}, nil)
+	user, err := env.AddUser(u, nil)
 	require.NoError(t, err)
 	data, err := user.KubeConfig()
 	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "kubeconfig")
+	path := filepath.Join(t.TempDir(), "kubeconfig-"+strings.ReplaceAll(u.Name, ":", "-"))
 	require.NoError(t, os.WriteFile(path, data, 0o600))
 	return path
 }

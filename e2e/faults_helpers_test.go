@@ -70,9 +70,10 @@ func newFaultCluster(t *testing.T) *faultCluster {
 		env:           env,
 		apiServerLogs: apiServerLogs,
 		cs:            kubernetes.NewForConfigOrDie(cfg),
-		kubeconfig:    kubeconfigFor(t, env),
-		ca:            newTestCA(t),
-		certDir:       t.TempDir(),
+		kubeconfig: kubeconfigFor(t, env,
+			envtest.User{Name: "fault-admin", Groups: []string{"system:masters"}}),
+		ca:      newTestCA(t),
+		certDir: t.TempDir(),
 	}
 	c.ca.writeServingCert(t, c.certDir)
 	_, err = c.cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{
