@@ -161,9 +161,9 @@ func BenchmarkDecodeEncodeFloor(b *testing.B) {
 	}
 }
 
-// cacheReads is a client whose reads copy objects out of memory, as controller-runtime's
-// informer cache does (a deep copy per Get), instead of the fake client's JSON round trip.
-// The deployed webhook reads namespaces and its own Secrets from that cache.
+// cacheReads is a client whose reads come out of memory, as the deployed webhook's informer
+// cache serves them: with UnsafeDisableDeepCopy (pkg/server), a Get copies the cached struct
+// and shares its maps, instead of the fake client's JSON round trip.
 type cacheReads struct {
 	client.Client
 	namespaces map[string]*corev1.Namespace
@@ -179,12 +179,12 @@ func (c *cacheReads) Get(
 	switch out := obj.(type) {
 	case *corev1.Namespace:
 		if ns, ok := c.namespaces[key.Name]; ok {
-			ns.DeepCopyInto(out)
+			*out = *ns
 			return nil
 		}
 	case *corev1.Secret:
 		if s, ok := c.secrets[key]; ok {
-			s.DeepCopyInto(out)
+			*out = *s
 			return nil
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,10 +53,14 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 	if namespace == "" {
 		namespace = pod.Namespace
 	}
-	log := logf.FromContext(ctx).WithValues("namespace", namespace, "pod", podName(pod))
+	// The logger is built only when something is logged: most requests log nothing, and a
+	// logger with values costs allocations on every request.
+	log := func() logr.Logger {
+		return logf.FromContext(ctx).WithValues("namespace", namespace, "pod", podName(pod))
+	}
 
 	if pod.Annotations[contract.Inject] == contract.InjectDisabled {
-		log.V(1).Info("skipped Pod", "reason", "opted out")
+		log().V(1).Info("skipped Pod", "reason", "opted out")
 		admissions.WithLabelValues(resultSkipped).Inc()
 		return admission.Allowed("the Pod opted out")
 	}
@@ -65,7 +70,7 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	if ns == nil {
-		log.V(1).Info("skipped Pod", "reason", "namespace not opted in")
+		log().V(1).Info("skipped Pod", "reason", "namespace not opted in")
 		admissions.WithLabelValues(resultSkipped).Inc()
 		return admission.Allowed("the namespace has not opted in")
 	}
@@ -83,7 +88,7 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 		return admission.Errored(http.StatusInternalServerError, listErr)
 	}
 	if err != nil {
-		log.Info("denied Pod", "reason", err.Error())
+		log().Info("denied Pod", "reason", err.Error())
 		admissions.WithLabelValues(resultDenied).Inc()
 		return admission.Denied(err.Error())
 	}
@@ -94,11 +99,11 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 	if err != nil {
 		var denial *denialError
 		if asDenial(err, &denial) {
-			log.Info("denied Pod", "reason", denial.Error())
+			log().Info("denied Pod", "reason", denial.Error())
 			admissions.WithLabelValues(resultDenied).Inc()
 			return admission.Denied(denial.Error())
 		}
-		log.Error(err, "failed to ensure pull secrets")
+		log().Error(err, "failed to ensure pull secrets")
 		admissions.WithLabelValues(resultError).Inc()
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
@@ -107,7 +112,9 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 		admissions.WithLabelValues(resultUnchanged).Inc()
 		return admission.Allowed("nothing to change").WithWarnings(warnings...)
 	}
-	log.V(1).Info("patched Pod", "injected", plan.injected, "secrets", plan.pullSecrets)
+	if logger := log().V(1); logger.Enabled() {
+		logger.Info("patched Pod", "injected", plan.injected, "secrets", plan.pullSecrets)
+	}
 	admissions.WithLabelValues(resultMutated).Inc()
 	return admission.Patched("", plan.ops...).WithWarnings(warnings...)
 }

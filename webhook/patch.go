@@ -128,7 +128,10 @@ func injectedValue(resolved []registry.Container) string {
 	return b.String()
 }
 
+// pointerEscaper is built once: a Replacer is safe for concurrent use.
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
 // escapePointer escapes a JSON pointer token (RFC 6901): ~ becomes ~0 and / becomes ~1.
 func escapePointer(token string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(token)
+	return pointerEscaper.Replace(token)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -67,7 +68,9 @@ func (m *podMutator) ensureSecret(
 	dryRun bool,
 ) (string, error) {
 	namespace := ns.Name
-	log := logf.FromContext(ctx).WithValues("namespace", namespace, "secret", name)
+	log := func() logr.Logger {
+		return logf.FromContext(ctx).WithValues("namespace", namespace, "secret", name)
+	}
 
 	// The fast path: a copy the cache already holds.
 	existing := &corev1.Secret{}
@@ -96,14 +99,14 @@ func (m *podMutator) ensureSecret(
 		return "", fmt.Errorf("failed to read Secret %s/%s: %w", namespace, name, err)
 	}
 	if source != nil && !token.NamespaceAllows(ns, name) {
-		log.Info("token not accepted by the namespace", "reason", "allowed-tokens")
+		log().Info("token not accepted by the namespace", "reason", "allowed-tokens")
 		return notAcceptedMessage(ns, name), nil
 	}
 	if source != nil {
-		log.Info("token not allowed in namespace", "reason", "allowed-namespaces")
+		log().Info("token not allowed in namespace", "reason", "allowed-namespaces")
 		return notAllowedMessage(namespace, name, m.opts.Store.Namespace(), source), nil
 	}
-	log.Info("pull secret missing", "reason", "no Secret and no token of that name")
+	log().Info("pull secret missing", "reason", "no Secret and no token of that name")
 	return missingMessage(namespace, name, m.opts.Store.Namespace()), nil
 }
 

@@ -1,10 +1,10 @@
 package registry
 
 import (
-	"encoding/json"
-	"io"
 	"strings"
 	"unicode/utf8"
+
+	kjson "sigs.k8s.io/json"
 )
 
 // parseJSONList reads the form KubeROS writes into contract.ContainerRegistry, a JSON list of
@@ -16,63 +16,39 @@ import (
 // It exists for speed: the YAML parser cost about a third of the admission of a well-formed
 // KubeROS Pod (BENCHMARKS.md, handler).
 func parseJSONList(value string) ([]any, bool) {
+	// null is left to the YAML parser: here a null and a missing field would look alike.
 	if !strings.HasPrefix(strings.TrimSpace(value), "[") ||
-		strings.ContainsAny(value, "\\\t") || !utf8.ValidString(value) {
+		strings.ContainsAny(value, "\\\t") || strings.Contains(value, "null") ||
+		!utf8.ValidString(value) {
 		return nil, false
 	}
-	dec := json.NewDecoder(strings.NewReader(value))
-	if !isDelim(dec, '[') {
+	// One strict, case-sensitive pass: unknown or repeated keys, other types and trailing
+	// data all fail it.
+	var list []jsonEntry
+	strict, err := kjson.UnmarshalStrict([]byte(value), &list)
+	if err != nil || len(strict) > 0 || list == nil {
 		return nil, false
 	}
-	items := []any{}
-	for dec.More() {
-		fields, ok := parseJSONEntry(dec)
-		if !ok {
-			return nil, false
+	items := make([]any, len(list))
+	for i, e := range list {
+		fields := make(map[string]any, len(entryFields))
+		if e.Name != nil {
+			fields["name"] = *e.Name
 		}
-		items = append(items, fields)
-	}
-	if !isDelim(dec, ']') {
-		return nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, false
+		if e.ImagePullSecretName != nil {
+			fields["imagePullSecretName"] = *e.ImagePullSecretName
+		}
+		if e.ImagePullPolicy != nil {
+			fields["imagePullPolicy"] = *e.ImagePullPolicy
+		}
+		items[i] = fields
 	}
 	return items, true
 }
 
-// parseJSONEntry reads one object of the list.
-func parseJSONEntry(dec *json.Decoder) (map[string]any, bool) {
-	if !isDelim(dec, '{') {
-		return nil, false
-	}
-	fields := make(map[string]any, len(entryFields))
-	for dec.More() {
-		t, err := dec.Token()
-		key, ok := t.(string)
-		if err != nil || !ok || !entryFields[key] {
-			return nil, false
-		}
-		if _, repeated := fields[key]; repeated {
-			return nil, false
-		}
-		t, err = dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		switch value := t.(type) {
-		case string:
-			fields[key] = value
-		case nil:
-			fields[key] = nil
-		default:
-			return nil, false
-		}
-	}
-	return fields, isDelim(dec, '}')
-}
-
-func isDelim(dec *json.Decoder, delim json.Delim) bool {
-	t, err := dec.Token()
-	return err == nil && t == delim
+// jsonEntry is an entry as JSON carries it; a nil field was absent.
+type jsonEntry struct {
+	Name                *string `json:"name"`
+	ImagePullSecretName *string `json:"imagePullSecretName"`
+	ImagePullPolicy     *string `json:"imagePullPolicy"`
 }

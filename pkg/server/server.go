@@ -106,11 +106,18 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			ByObject: map[client.Object]cache.ByObject{
 				// Only the Secrets the system owns are cached: tokens and copies. Any other
 				// Secret is read live when needed, so the cache stays small on busy clusters.
-				&corev1.Secret{}: {Label: labels.SelectorFromSet(map[string]string{
-					contract.ManagedBy: contract.ManagedByValue,
-				})},
+				//
+				// Reads share the cached object instead of copying it (no deep copy on each
+				// of a Pod's reads): every reader here treats what it reads as read-only and
+				// deep-copies before changing anything.
+				&corev1.Secret{}: {
+					Label: labels.SelectorFromSet(map[string]string{
+						contract.ManagedBy: contract.ManagedByValue,
+					}),
+					UnsafeDisableDeepCopy: ptrTo(true),
+				},
 				// Namespaces keep only what the system reads and patches.
-				&corev1.Namespace{}: {Transform: trimNamespace},
+				&corev1.Namespace{}: {Transform: trimNamespace, UnsafeDisableDeepCopy: ptrTo(true)},
 			},
 		},
 		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{

@@ -174,8 +174,9 @@ func readHandlerBench(path string) ([]result, error) {
 	allocs.Pass = median(allocs.Ours) <= 100
 	out := []result{ns, allocs}
 	if cached := runs["BenchmarkHandleKubeROSPodCachedReads"]; cached != nil {
-		const cachedNote = "the same, with reads served as the informer cache serves " +
-			"them (a deep copy per Get) instead of the fake client's JSON round trip"
+		const cachedNote = "the same, with reads served as the deployed informer cache " +
+			"serves them (shared objects, UnsafeDisableDeepCopy) instead of the fake " +
+			"client's JSON round trip"
 		c := ns
 		c.Measure, c.Title, c.Ours, c.Notes = "handler-ns-cached",
 			title+", cache-like reads: time", cached.ns, cachedNote
