@@ -3,16 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -42,7 +35,8 @@ func TestBinary(t *testing.T) {
 	t.Run("it serves its certificate, is ready, logs its configuration once and reloads "+
 		"a replaced certificate", func(t *testing.T) {
 		certDir := t.TempDir()
-		first := writeServingCert(t, certDir)
+		ca := newTestCA(t)
+		first := ca.writeServingCert(t, certDir)
 		port, health := freePort(t), freePort(t)
 		logs := startBinary(t, binary, "--kubeconfig", kubeconfig, "--cert-dir", certDir,
 			"--port", strconv.Itoa(port),
@@ -64,7 +58,7 @@ func TestBinary(t *testing.T) {
 		assert.True(t, review.Response.Allowed,
 			"a Pod of a namespace that did not opt in is allowed: %v", review.Response.Result)
 
-		second := writeServingCert(t, certDir)
+		second := ca.writeServingCert(t, certDir)
 		require.NotEqual(t, first, second)
 		require.Eventually(t, func() bool { return servedSerial(t, port) == second },
 			eventually, 50*time.Millisecond, "the replaced certificate was never served")
@@ -97,38 +91,6 @@ func writeKubeconfig(t *testing.T) string {
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	require.NoError(t, os.WriteFile(path, data, 0o600))
 	return path
-}
-
-// writeServingCert writes a fresh self-signed certificate for 127.0.0.1 into the directory,
-// each file replaced atomically, and returns its serial number.
-func writeServingCert(t *testing.T, dir string) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	require.NoError(t, err)
-	template := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "kuberos-registry-webhook"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	replace := func(name string, block *pem.Block) {
-		tmp := filepath.Join(dir, "."+name)
-		require.NoError(t, os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600))
-		require.NoError(t, os.Rename(tmp, filepath.Join(dir, name)))
-	}
-	replace("tls.key", &pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	replace("tls.crt", &pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return serial.String()
 }
 
 // servedSerial returns the serial number of the certificate the webhook serves.

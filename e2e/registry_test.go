@@ -2,17 +2,12 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -266,7 +261,9 @@ func startPrivateRegistry(t *testing.T, password string) *privateRegistry {
 		logs:   &logBuffer{},
 	}
 	reg.host = net.JoinHostPort("127.0.0.1", strconv.Itoa(reg.port))
-	reg.roots = writeRegistryCerts(t, reg.dir)
+	ca := newTestCA(t)
+	ca.writeServingCert(t, reg.dir)
+	reg.roots = ca.pool()
 	writeHTPasswd(t, filepath.Join(reg.dir, "htpasswd"), password)
 	writeRegistryConfig(t, reg)
 	t.Cleanup(func() {
@@ -360,53 +357,6 @@ func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.URL.Scheme, req.URL.Host)
 	}
 	return h.next.RoundTrip(req)
-}
-
-// writeRegistryCerts writes a CA and a serving certificate it signed for 127.0.0.1 and
-// localhost into dir (tls.crt, tls.key), and returns a pool that trusts the CA.
-func writeRegistryCerts(t *testing.T, dir string) *x509.CertPool {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	caTemplate := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "kuberos-registry e2e registry CA"},
-		NotBefore:             time.Now().Add(-time.Minute),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey,
-		caKey)
-	require.NoError(t, err)
-	ca, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, ca, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tls.crt"),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tls.key"),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	return roots
 }
 
 // writeHTPasswd writes an htpasswd file whose only user is realRegistryUser. The registry
