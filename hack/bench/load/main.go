@@ -20,6 +20,8 @@ import (
 
 	"github.com/go-logr/logr"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/kuberos-io/kuberos-registry/hack/bench/internal/raw"
 )
 
 func main() {
@@ -43,7 +45,7 @@ func run() error {
 		return fmt.Errorf("invalid flags: -rate, -runs and -duration must be positive")
 	}
 	if cfg.out == "" {
-		root, err := repoRoot()
+		root, err := raw.RepoRoot()
 		if err != nil {
 			return err
 		}

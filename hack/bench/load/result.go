@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kuberos-io/kuberos-registry/hack/bench/internal/raw"
 )
 
 // result is one measure in the raw results format that every bench program writes and the
@@ -75,8 +73,8 @@ func writeResults(cfg config, m measurement) error {
 			ours = append(ours, run.Ours[q.key])
 			floor = append(floor, run.Floor[q.key])
 		}
-		p99.Percentiles["ours"][q.key] = median(ours)
-		p99.Percentiles["floor"][q.key] = median(floor)
+		p99.Percentiles["ours"][q.key] = raw.Median(ours)
+		p99.Percentiles["floor"][q.key] = raw.Median(floor)
 	}
 
 	errs := result{
@@ -116,7 +114,7 @@ func writeResults(cfg config, m measurement) error {
 	if len(firstErrors) > 0 {
 		errs.Notes += "; first errors: " + strings.Join(firstErrors, "; ")
 	}
-	p99.Pass = errs.Pass && median(p99.Ours) <= 1.3*median(p99.Floor)
+	p99.Pass = errs.Pass && raw.Median(p99.Ours) <= 1.3*raw.Median(p99.Floor)
 
 	for _, r := range []result{p99, errs, rate} {
 		if err := writeResult(cfg.out, r); err != nil {
@@ -124,7 +122,7 @@ func writeResults(cfg config, m measurement) error {
 		}
 	}
 	fmt.Printf("load: p99 ours %.3f ms, floor %.3f ms (medians of %d runs); results in %s\n",
-		median(p99.Ours), median(p99.Floor), cfg.runs, cfg.out)
+		raw.Median(p99.Ours), raw.Median(p99.Floor), cfg.runs, cfg.out)
 	return nil
 }
 
@@ -137,55 +135,5 @@ func percentiles(r runResult) map[string]float64 {
 }
 
 func writeResult(dir string, r result) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("failed to encode %s: %w", r.Measure, err)
-	}
-	path := filepath.Join(dir, r.Measure+".json")
-	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("failed to write %s: %w", path, err)
-	}
-	return nil
-}
-
-func median(values []float64) float64 {
-	if len(values) == 0 {
-		return 0
-	}
-	sorted := slices.Sorted(slices.Values(values))
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
-}
-
-// repoRoot walks up from the working directory to the main module's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if isMainModule(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("failed to find the repo root: run inside the repo or " +
-				"set -out")
-		}
-		dir = parent
-	}
-}
-
-func isMainModule(goMod string) bool {
-	f, err := os.Open(goMod) // #nosec G304 -- a go.mod above the working directory
-	if err != nil {
-		return false
-	}
-	defer func() { _ = f.Close() }() // read only
-	scanner := bufio.NewScanner(f)
-	return scanner.Scan() &&
-		strings.TrimSpace(scanner.Text()) == "module github.com/kuberos-io/kuberos-registry"
+	return raw.WriteJSON(dir, r.Measure, r)
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kuberos-io/kuberos-registry/hack/bench/internal/raw"
 )
 
 func main() {
@@ -23,7 +25,7 @@ func main() {
 }
 
 func run() error {
-	root, err := repoRoot()
+	root, err := raw.RepoRoot()
 	if err != nil {
 		return err
 	}

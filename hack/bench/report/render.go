@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kuberos-io/kuberos-registry/hack/bench/internal/raw"
 )
 
 // machine is what the numbers were measured on.
@@ -151,7 +153,7 @@ func spread(values []float64, unit string) string {
 	if len(values) == 0 {
 		return "-"
 	}
-	text := number(median(values)) + " " + unit
+	text := number(raw.Median(values)) + " " + unit
 	if len(values) > 1 {
 		text += fmt.Sprintf(" (%s to %s)", number(slices.Min(values)), number(slices.Max(values)))
 	}
@@ -162,7 +164,7 @@ func ratio(r result) string {
 	if len(r.Floor) == 0 {
 		return "-"
 	}
-	return times(median(r.Ours), median(r.Floor))
+	return times(raw.Median(r.Ours), raw.Median(r.Floor))
 }
 
 func times(ours, floor float64) string {

@@ -12,21 +12,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kuberos-io/kuberos-registry/hack/bench/internal/raw"
 )
 
 // result is one measure in the raw results format every bench program writes.
-type result struct {
-	Measure     string                        `json:"measure"`
-	Title       string                        `json:"title"`
-	Unit        string                        `json:"unit"`
-	Target      string                        `json:"target"`
-	Ours        []float64                     `json:"ours"`
-	Floor       []float64                     `json:"floor,omitempty"`
-	FloorName   string                        `json:"floorName,omitempty"`
-	Pass        bool                          `json:"pass"`
-	Notes       string                        `json:"notes"`
-	Percentiles map[string]map[string]float64 `json:"percentiles,omitempty"`
-}
+type result = raw.Result
 
 const (
 	// handlerBenchFile is the `go test -bench -benchmem` output run.sh saves.
@@ -160,7 +151,7 @@ func readHandlerBench(path string) ([]result, error) {
 		FloorName: floorName,
 		Notes:     setup,
 	}
-	ns.Pass = median(ns.Ours) <= 1.5*median(ns.Floor)
+	ns.Pass = raw.Median(ns.Ours) <= 1.5*raw.Median(ns.Floor)
 	allocs := result{
 		Measure:   "handler-allocs",
 		Title:     title + ": allocations",
@@ -171,7 +162,7 @@ func readHandlerBench(path string) ([]result, error) {
 		FloorName: floorName,
 		Notes:     "the same benchmark, with -benchmem",
 	}
-	allocs.Pass = median(allocs.Ours) <= 100
+	allocs.Pass = raw.Median(allocs.Ours) <= 100
 	out := []result{ns, allocs}
 	if cached := runs["BenchmarkHandleKubeROSPodCachedReads"]; cached != nil {
 		const cachedNote = "the same, with reads served as the deployed informer cache " +
@@ -180,47 +171,12 @@ func readHandlerBench(path string) ([]result, error) {
 		c := ns
 		c.Measure, c.Title, c.Ours, c.Notes = "handler-ns-cached",
 			title+", cache-like reads: time", cached.ns, cachedNote
-		c.Pass = median(c.Ours) <= 1.5*median(c.Floor)
+		c.Pass = raw.Median(c.Ours) <= 1.5*raw.Median(c.Floor)
 		a := allocs
 		a.Measure, a.Title, a.Ours, a.Notes = "handler-allocs-cached",
 			title+", cache-like reads: allocations", cached.allocs, cachedNote
-		a.Pass = median(a.Ours) <= 100
+		a.Pass = raw.Median(a.Ours) <= 100
 		out = append(out, c, a)
 	}
 	return out, nil
-}
-
-func median(values []float64) float64 {
-	if len(values) == 0 {
-		return 0
-	}
-	sorted := slices.Sorted(slices.Values(values))
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
-}
-
-// repoRoot walks up from the working directory to the main module's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		goMod := filepath.Join(dir, "go.mod")
-		data, err := os.ReadFile(goMod) // #nosec G304 -- a go.mod above the working directory
-		if err == nil {
-			first, _, _ := strings.Cut(string(data), "\n")
-			if strings.TrimSpace(first) == "module github.com/kuberos-io/kuberos-registry" {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("failed to find the repo root: run inside the repo")
-		}
-		dir = parent
-	}
 }

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/go-logr/logr"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/kuberos-io/kuberos-registry/hack/bench/internal/raw"
 )
 
 // measure is one figure of the report: it runs the given number of times against the
@@ -71,7 +72,7 @@ func run() error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 
-	root, err := repoRoot()
+	root, err := raw.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -99,10 +100,10 @@ func run() error {
 			return fmt.Errorf("%s: %w", m.id, err)
 		}
 		for _, res := range results {
-			if err := res.write(out); err != nil {
+			if err := res.Write(out); err != nil {
 				return err
 			}
-			fmt.Println(res.summary())
+			fmt.Println(summary(res))
 			if !res.Pass {
 				failed = append(failed, res.Measure)
 			}
@@ -143,25 +144,4 @@ func selectMeasures(only string) ([]measure, error) {
 		}
 	}
 	return selected, nil
-}
-
-// repoRoot walks up from the working directory to the repository's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(dir + "/go.mod") //nolint:gosec // a go.mod above the working dir
-		if err == nil && strings.HasPrefix(string(data),
-			"module github.com/kuberos-io/kuberos-registry\n") {
-			return dir, nil
-		}
-		parent := dir[:max(strings.LastIndex(dir, "/"), 0)]
-		if parent == "" || parent == dir {
-			return "", errors.New("run from inside the kuberos-registry repository " +
-				"(no go.mod of github.com/kuberos-io/kuberos-registry above the working directory)")
-		}
-		dir = parent
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
+
+	"github.com/kuberos-io/kuberos-registry/hack/bench/internal/raw"
 )
 
 // Shape of pod-throughput.
@@ -93,7 +95,7 @@ func measurePodThroughput(ctx context.Context, b *bench, runs int) ([]*result, e
 			rates[seriesOurs]/rates[seriesFloor], rates[seriesNoop]/rates[seriesFloor],
 			rates[seriesOurs]/rates[seriesNoop], strings.Join(cpuNotes, "; ")))
 	}
-	ratio := median(res.Ours) / median(res.Floor)
+	ratio := raw.Median(res.Ours) / raw.Median(res.Floor)
 	res.Pass = ratio >= 0.9
 	res.Notes = fmt.Sprintf("%d Pods per series from %d goroutines; ratio of medians %.2f. "+
 		"A second floor, a no-op controller-runtime webhook with the same TLS (a separate "+
@@ -101,8 +103,8 @@ func measurePodThroughput(ctx context.Context, b *bench, runs int) ([]*result, e
 		"share of the gap any webhook call costs on this machine. Each Pod is KubeROS-shaped "+
 		"(one container, the containerRegistry annotation, imagePullSecrets [{name: \"\"}]); "+
 		"the webhook replaces the empty pull secret with the token's copy, already present. "+
-		"%s.", throughputPods, throughputWorkers, ratio, format(median(noop)), formatAll(noop),
-		median(noop)/median(res.Floor), strings.Join(notes, " | "))
+		"%s.", throughputPods, throughputWorkers, ratio, format(raw.Median(noop)), formatAll(noop),
+		raw.Median(noop)/raw.Median(res.Floor), strings.Join(notes, " | "))
 	return []*result{res}, nil
 }
 
