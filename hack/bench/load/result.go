@@ -13,16 +13,7 @@ import (
 // result is one measure in the raw results format that every bench program writes and the
 // report reads (hack/bench/report).
 type result struct {
-	Measure     string                        `json:"measure"`
-	Title       string                        `json:"title"`
-	Unit        string                        `json:"unit"`
-	Target      string                        `json:"target"`
-	Ours        []float64                     `json:"ours"`
-	Floor       []float64                     `json:"floor,omitempty"`
-	FloorName   string                        `json:"floorName,omitempty"`
-	Pass        bool                          `json:"pass"`
-	Notes       string                        `json:"notes"`
-	Percentiles map[string]map[string]float64 `json:"percentiles,omitempty"`
+	raw.Result
 	// Runs keeps every percentile of every run, beyond the shared format.
 	Runs []runPercentiles `json:"runs,omitempty"`
 }
@@ -52,7 +43,7 @@ func writeResults(cfg config, m measurement) error {
 		"when each request was due. Our handler reads a fake client (a JSON round trip per "+
 		"read), not the informer cache of a real deployment.", cfg.runs, cfg.duration, cfg.rate)
 
-	p99 := result{
+	p99 := result{Result: raw.Result{
 		Measure:     "load-p99",
 		Title:       fmt.Sprintf("HTTPS load at %d requests/s: p99 latency", cfg.rate),
 		Unit:        "ms",
@@ -60,7 +51,7 @@ func writeResults(cfg config, m measurement) error {
 		FloorName:   floorName,
 		Notes:       setup,
 		Percentiles: map[string]map[string]float64{"ours": {}, "floor": {}},
-	}
+	}}
 	for i := range m.ours {
 		o, f := percentiles(m.ours[i]), percentiles(m.floor[i])
 		p99.Runs = append(p99.Runs, runPercentiles{Ours: o, Floor: f})
@@ -77,7 +68,7 @@ func writeResults(cfg config, m measurement) error {
 		p99.Percentiles["floor"][q.key] = raw.Median(floor)
 	}
 
-	errs := result{
+	errs := raw.Result{
 		Measure:   "load-errors",
 		Title:     fmt.Sprintf("HTTPS load at %d requests/s: failed requests per run", cfg.rate),
 		Unit:      "count",
@@ -86,7 +77,7 @@ func writeResults(cfg config, m measurement) error {
 		Notes: "a failure is a transport error, a status other than 200, or an answer " +
 			"that is not an allow (with a patch, for ours) of the request",
 	}
-	rate := result{
+	rate := raw.Result{
 		Measure:   "load-rate",
 		Title:     "HTTPS load: achieved request rate",
 		Unit:      "req/s",
@@ -116,8 +107,11 @@ func writeResults(cfg config, m measurement) error {
 	}
 	p99.Pass = errs.Pass && raw.Median(p99.Ours) <= 1.3*raw.Median(p99.Floor)
 
-	for _, r := range []result{p99, errs, rate} {
-		if err := writeResult(cfg.out, r); err != nil {
+	if err := raw.WriteJSON(cfg.out, p99.Measure, p99); err != nil {
+		return err
+	}
+	for _, r := range []*raw.Result{&errs, &rate} {
+		if err := r.Write(cfg.out); err != nil {
 			return err
 		}
 	}
@@ -132,8 +126,4 @@ func percentiles(r runResult) map[string]float64 {
 		out[q.key] = float64(percentile(r.latencies, q.q)) / float64(time.Millisecond)
 	}
 	return out
-}
-
-func writeResult(dir string, r result) error {
-	return raw.WriteJSON(dir, r.Measure, r)
 }
