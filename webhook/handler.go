@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -98,7 +99,7 @@ func (m *podMutator) Handle(ctx context.Context, req admission.Request) admissio
 	warnings, err := m.ensureSecrets(ctx, ns, pod, plan.pullSecrets, dryRun)
 	if err != nil {
 		var denial *denialError
-		if asDenial(err, &denial) {
+		if errors.As(err, &denial) {
 			log().Info("denied Pod", "reason", denial.Error())
 			admissions.WithLabelValues(resultDenied).Inc()
 			return admission.Denied(denial.Error())

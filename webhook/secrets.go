@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -21,8 +20,6 @@ import (
 type denialError struct{ message string }
 
 func (e *denialError) Error() string { return e.message }
-
-func asDenial(err error, target **denialError) bool { return errors.As(err, target) }
 
 // ensureSecrets makes sure each pull secret exists in the namespace before the Pod is
 // admitted: an existing Secret of that name is left alone, an allowed token is copied, and
