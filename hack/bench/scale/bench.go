@@ -23,6 +23,7 @@ import (
 
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
 	"github.com/kuberos-io/kuberos-registry/pkg/server"
+	"github.com/kuberos-io/kuberos-registry/pkg/token"
 )
 
 // Names of what the benchmark stores.
@@ -356,6 +357,27 @@ func (b *bench) ensurePool(ctx context.Context, count int) error {
 	}
 	b.pool = count
 	return nil
+}
+
+// fillCopies makes sure the first count pool namespaces exist and each holds a copy of the
+// named token, as the webhook would have made it, and returns the token.
+func (b *bench) fillCopies(
+	ctx context.Context,
+	count int,
+	tokenName string,
+) (*corev1.Secret, error) {
+	if err := b.ensurePool(ctx, count); err != nil {
+		return nil, err
+	}
+	source, err := b.kube.CoreV1().Secrets(storeNamespace).Get(ctx, tokenName,
+		metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	err = b.createSecrets(ctx, count, func(ns string) *corev1.Secret {
+		return token.NewCopy(source, ns)
+	})
+	return source, err
 }
 
 // createSecrets creates one Secret built by build in each of the first count namespaces of

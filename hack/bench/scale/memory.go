@@ -7,11 +7,8 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-
-	"github.com/kuberos-io/kuberos-registry/pkg/token"
 )
 
 // Shape of memory-10k.
@@ -38,18 +35,7 @@ func measureMemory(ctx context.Context, b *bench, runs int) ([]*result, error) {
 	}
 
 	began := time.Now()
-	if err := b.ensurePool(ctx, memoryNamespaces); err != nil {
-		return nil, err
-	}
-	source, err := b.kube.CoreV1().Secrets(storeNamespace).Get(ctx, poolToken,
-		metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	err = b.createSecrets(ctx, memoryNamespaces, func(ns string) *corev1.Secret {
-		return token.NewCopy(source, ns)
-	})
-	if err != nil {
+	if _, err := b.fillCopies(ctx, memoryNamespaces, poolToken); err != nil {
 		return nil, err
 	}
 	filled := time.Since(began)

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kuberos-io/kuberos-registry/pkg/contract"
-	"github.com/kuberos-io/kuberos-registry/pkg/token"
 )
 
 // Shape of rotation-1000.
@@ -31,17 +30,7 @@ const (
 // the new data, polling the copies with a List by label. The floor is the API server alone:
 // the same number of Secret updates sent straight from this program.
 func measureRotation(ctx context.Context, b *bench, runs int) ([]*result, error) {
-	if err := b.ensurePool(ctx, rotationCopies); err != nil {
-		return nil, err
-	}
-	source, err := b.kube.CoreV1().Secrets(storeNamespace).Get(ctx, rotateToken,
-		metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	err = b.createSecrets(ctx, rotationCopies, func(ns string) *corev1.Secret {
-		return token.NewCopy(source, ns)
-	})
+	source, err := b.fillCopies(ctx, rotationCopies, rotateToken)
 	if err != nil {
 		return nil, err
 	}
